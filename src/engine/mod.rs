@@ -1,0 +1,379 @@
+//! Everything that talks to Docker: the engine connection, images, containers, volumes, labels.
+//!
+//! Docker is the source of truth for what exists: every container and volume the tool
+//! creates carries the labels below, and `status` and `down` find things by them.
+
+mod image;
+mod ports;
+mod server;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use bollard::errors::Error as DockerError;
+use bollard::models::{
+    ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, Mount, MountType, PortBinding,
+    VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures::StreamExt;
+
+pub use image::ensure_image;
+pub use ports::{allocate_ports, is_port_taken, PortChoice};
+pub use server::{server_args, server_env};
+
+use crate::config::{Config, Flavor};
+use crate::error::usage;
+
+pub const LABEL_MANAGED: &str = "io.worlds.managed";
+pub const LABEL_ENV: &str = "io.worlds.env";
+pub const LABEL_WORLD: &str = "io.worlds.world";
+pub const LABEL_DUMP: &str = "io.worlds.dump";
+pub const LABEL_DUMP_PATH: &str = "io.worlds.dump_path";
+pub const LABEL_DUMP_TS: &str = "io.worlds.dump_timestamp";
+pub const LABEL_DUMP_SIZE: &str = "io.worlds.dump_size";
+pub const LABEL_PORT: &str = "io.worlds.port";
+pub const LABEL_FLAVOR: &str = "io.worlds.flavor";
+
+/// Oldest engine API this tool speaks (Docker 20.10).
+const MIN_API: (u32, u32) = (1, 41);
+
+/// A connection to the Docker engine.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    socket: String,
+}
+
+/// A world's container as Docker reports it.
+#[derive(Debug, Clone)]
+pub struct WorldContainer {
+    pub id: String,
+    pub name: String,
+    pub env: String,
+    pub world: String,
+    pub dump: String,
+    pub dump_path: String,
+    pub dump_timestamp: String,
+    pub dump_size: u64,
+    pub flavor: Flavor,
+    /// Published port on 127.0.0.1 (from the label; the binding exists while it runs).
+    pub port: u16,
+    pub running: bool,
+    /// Docker's own words: `running`, `exited`, `created`...
+    pub docker_state: String,
+    pub status: String,
+}
+
+/// What `create_world` needs.
+pub struct WorldSpec<'a> {
+    pub env: &'a str,
+    pub world: &'a str,
+    pub dump_file: &'a str,
+    pub dump_path: &'a str,
+    pub dump_timestamp: &'a str,
+    pub dump_size: u64,
+    pub port: u16,
+    pub password: &'a str,
+}
+
+pub fn container_name(env: &str, world: &str) -> String {
+    format!("worlds-{env}-{}", sanitize(world))
+}
+
+pub fn volume_name(env: &str, world: &str) -> String {
+    format!("worlds-{env}-{}-data", sanitize(world))
+}
+
+/// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn describe_socket() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
+}
+
+impl Engine {
+    /// Connect and check that the engine answers and is new enough.
+    pub async fn connect() -> Result<Engine> {
+        let socket = describe_socket();
+        let unreachable = |e: &dyn std::fmt::Display| {
+            usage(format!(
+                "cannot reach the Docker engine at {socket}: {e}. Is Docker running \
+                 (systemctl start docker) and may this user use it (group docker)? \
+                 Set DOCKER_HOST to use another engine."
+            ))
+        };
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| unreachable(&e))?
+            .with_timeout(Duration::from_secs(600));
+        let version = tokio::time::timeout(Duration::from_secs(10), docker.version())
+            .await
+            .map_err(|_| unreachable(&"no answer within 10 s"))?
+            .map_err(|e| unreachable(&e))?;
+        let api = version.api_version.unwrap_or_default();
+        let mut parts = api.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        if have < MIN_API {
+            return Err(usage(format!(
+                "the Docker engine at {socket} speaks API {api}; worlds needs {}.{} \
+                 (Docker 20.10) or newer",
+                MIN_API.0, MIN_API.1
+            )));
+        }
+        Ok(Engine { docker, socket })
+    }
+
+    pub fn socket(&self) -> &str {
+        &self.socket
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Every managed container, of one environment or of all.
+    pub async fn list_worlds(&self, env: Option<&str>) -> Result<Vec<WorldContainer>> {
+        let mut label_filters = vec![format!("{LABEL_MANAGED}=true")];
+        if let Some(env) = env {
+            label_filters.push(format!("{LABEL_ENV}={env}"));
+        }
+        let filters = HashMap::from([("label".to_string(), label_filters)]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .context("cannot list containers")?;
+        let mut worlds: Vec<WorldContainer> = list
+            .into_iter()
+            .map(|c| {
+                let labels = c.labels.unwrap_or_default();
+                let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
+                let state = c.state.unwrap_or(ContainerSummaryStateEnum::EMPTY);
+                WorldContainer {
+                    id: c.id.unwrap_or_default(),
+                    name: c
+                        .names
+                        .and_then(|n| n.into_iter().next())
+                        .map(|n| n.trim_start_matches('/').to_string())
+                        .unwrap_or_default(),
+                    env: get(LABEL_ENV),
+                    world: get(LABEL_WORLD),
+                    dump: get(LABEL_DUMP),
+                    dump_path: get(LABEL_DUMP_PATH),
+                    dump_timestamp: get(LABEL_DUMP_TS),
+                    dump_size: get(LABEL_DUMP_SIZE).parse().unwrap_or(0),
+                    flavor: if get(LABEL_FLAVOR) == "mysql" {
+                        Flavor::Mysql
+                    } else {
+                        Flavor::Mariadb
+                    },
+                    port: get(LABEL_PORT).parse().unwrap_or(0),
+                    running: state == ContainerSummaryStateEnum::RUNNING,
+                    docker_state: state.to_string(),
+                    status: c.status.unwrap_or_default(),
+                }
+            })
+            .collect();
+        worlds.sort_by(|a, b| {
+            a.env
+                .cmp(&b.env)
+                .then_with(|| crate::catalog::natural_cmp(&a.world, &b.world))
+        });
+        Ok(worlds)
+    }
+
+    /// Create the world's labelled data volume and container (not started).
+    pub async fn create_world(&self, config: &Config, spec: &WorldSpec<'_>) -> Result<String> {
+        let labels = HashMap::from([
+            (LABEL_MANAGED.to_string(), "true".to_string()),
+            (LABEL_ENV.to_string(), spec.env.to_string()),
+            (LABEL_WORLD.to_string(), spec.world.to_string()),
+            (LABEL_DUMP.to_string(), spec.dump_file.to_string()),
+            (LABEL_DUMP_PATH.to_string(), spec.dump_path.to_string()),
+            (LABEL_DUMP_TS.to_string(), spec.dump_timestamp.to_string()),
+            (LABEL_DUMP_SIZE.to_string(), spec.dump_size.to_string()),
+            (LABEL_PORT.to_string(), spec.port.to_string()),
+            (LABEL_FLAVOR.to_string(), config.flavor.name().to_string()),
+        ]);
+        let volume = volume_name(spec.env, spec.world);
+        self.docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(volume.clone()),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("cannot create volume {volume}"))?;
+        let name = container_name(spec.env, spec.world);
+        let port_bindings = HashMap::from([(
+            "3306/tcp".to_string(),
+            Some(vec![PortBinding {
+                host_ip: Some("127.0.0.1".to_string()),
+                host_port: Some(spec.port.to_string()),
+            }]),
+        )]);
+        let body = ContainerCreateBody {
+            image: Some(config.image.clone()),
+            env: Some(server_env(config.flavor, spec.password)),
+            cmd: Some(server_args(config)),
+            labels: Some(labels),
+            exposed_ports: Some(vec!["3306/tcp".to_string()]),
+            host_config: Some(HostConfig {
+                port_bindings: Some(port_bindings),
+                mounts: Some(vec![Mount {
+                    target: Some("/var/lib/mysql".to_string()),
+                    source: Some(volume),
+                    typ: Some(MountType::VOLUME),
+                    ..Default::default()
+                }]),
+                shm_size: Some(256 * 1024 * 1024),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .with_context(|| format!("cannot create container {name}"))?;
+        Ok(created.id)
+    }
+
+    pub async fn start(&self, name: &str) -> Result<(), DockerError> {
+        self.docker.start_container(name, None).await
+    }
+
+    /// Remove a container (with its anonymous volumes) and the world's named volume.
+    pub async fn remove_world(&self, env: &str, world: &str) -> Result<()> {
+        let name = container_name(env, world);
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(&name, Some(options)).await {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(anyhow!(e).context(format!("cannot remove container {name}"))),
+        }
+        self.remove_volume(&volume_name(env, world)).await
+    }
+
+    pub async fn remove_container(&self, id: &str) -> Result<()> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(anyhow!(e).context(format!("cannot remove container {id}"))),
+        }
+    }
+
+    pub async fn remove_volume(&self, name: &str) -> Result<()> {
+        let options = RemoveVolumeOptionsBuilder::default().force(true).build();
+        match self.docker.remove_volume(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(anyhow!(e).context(format!("cannot remove volume {name}"))),
+        }
+    }
+
+    /// Names of the managed volumes of one environment or of all.
+    pub async fn list_volumes(&self, env: Option<&str>) -> Result<Vec<String>> {
+        let mut label_filters = vec![format!("{LABEL_MANAGED}=true")];
+        if let Some(env) = env {
+            label_filters.push(format!("{LABEL_ENV}={env}"));
+        }
+        let filters = HashMap::from([("label".to_string(), label_filters)]);
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .context("cannot list volumes")?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
+    }
+
+    pub async fn stop(&self, name: &str) -> Result<()> {
+        let options = StopContainerOptionsBuilder::default().t(20).build();
+        self.docker
+            .stop_container(name, Some(options))
+            .await
+            .with_context(|| format!("cannot stop container {name}"))
+    }
+
+    /// Is the container still running? (None when it does not exist.)
+    pub async fn is_running(&self, name: &str) -> Result<Option<bool>> {
+        match self.docker.inspect_container(name, None).await {
+            Ok(info) => Ok(Some(info.state.and_then(|s| s.running).unwrap_or(false))),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(anyhow!(e).context(format!("cannot inspect container {name}"))),
+        }
+    }
+
+    /// The last `lines` lines of the container's log (stdout and stderr).
+    pub async fn log_tail(&self, name: &str, lines: usize) -> String {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut stream = self.docker.logs(name, Some(options));
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(out) => text.push_str(&String::from_utf8_lossy(&out.into_bytes())),
+                Err(e) => {
+                    text.push_str(&format!("(cannot read the log: {e})"));
+                    break;
+                }
+            }
+        }
+        text
+    }
+}
+
+pub fn is_not_found(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// Docker's complaint when a host port cannot be bound.
+pub fn is_port_conflict(e: &DockerError) -> bool {
+    let text = e.to_string();
+    text.contains("port is already allocated") || text.contains("address already in use")
+}

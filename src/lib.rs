@@ -1,0 +1,64 @@
+//! `worlds`: restore many MySQL dumps side by side, one server container per game world,
+//! and query them all at once.
+//!
+//! Data flows one way: dump files -> [`catalog`] (plan) -> [`engine`] (containers) ->
+//! [`load`] (restore) -> [`query`] -> [`output`].
+
+pub mod catalog;
+pub mod cli;
+mod cmd;
+pub mod config;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod gen;
+pub mod load;
+pub mod output;
+pub mod query;
+pub mod sql;
+pub mod state;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+/// Parse the command line, run the command, and return the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            error::exit_code(&err)
+        }
+    }
+}
+
+/// Run one parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let config = Config::load(
+        cli.config.as_deref(),
+        cli.dumps.as_deref(),
+        cli.env_name.as_deref(),
+    )?;
+    match &cli.command {
+        Command::Plan(args) => cmd::plan::run(&config, args),
+        Command::Up(args) => cmd::up::run(&config, args).await,
+        Command::Status(args) => cmd::status::run(&config, args).await,
+        Command::Env(args) => cmd::env::run(&config, args).await,
+        Command::Connect(args) => cmd::connect::run(&config, args).await,
+        Command::Query(args) => cmd::query::run(&config, args).await,
+        Command::Down(args) => cmd::down::run(&config, args).await,
+    }
+}

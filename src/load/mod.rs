@@ -1,0 +1,211 @@
+//! Restore one dump into one world: decompress -> split -> execute, then verify row counts.
+
+pub mod progress;
+mod reader;
+pub mod source;
+mod verify;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+
+use reader::spawn_reader;
+pub use reader::Counters;
+
+use crate::db::Target;
+use crate::sql::{classify, rewrite_definer, Kind, Statement};
+
+/// How to restore.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// Connections that load table data at once (1 = one stream, like the mysql client).
+    pub jobs: usize,
+    /// Database for dumps that never say `USE`.
+    pub default_db: String,
+    /// Create secondary indexes after the data (parallel mode only).
+    pub defer_indexes: bool,
+}
+
+/// What a finished restore loaded.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreReport {
+    /// Rows per `db.table` from the dump's INSERTs, all verified with `COUNT(*)`.
+    pub rows: BTreeMap<String, u64>,
+    pub statements: u64,
+}
+
+/// A statement the server refused.
+#[derive(Debug, Clone)]
+pub struct StatementError {
+    pub line: u64,
+    pub offset: u64,
+    pub snippet: String,
+    pub server: String,
+}
+
+impl fmt::Display for StatementError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "statement at line {} (byte {} of the SQL) failed: {}\n  statement: {}",
+            self.line, self.offset, self.server, self.snippet
+        )
+    }
+}
+
+impl std::error::Error for StatementError {}
+
+/// The first 200 characters of a statement, on one line.
+pub fn snippet(sql: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&sql[..sql.len().min(800)]);
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    if text.chars().count() > 200 || sql.len() > 800 {
+        format!("{one_line}...")
+    } else {
+        one_line
+    }
+}
+
+/// A table the dump creates, keyed `db.table`.
+pub fn table_key(db: &str, table: &str) -> String {
+    format!("{db}.{table}")
+}
+
+/// Quote an identifier with backticks.
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// Bookkeeping shared by the serial and parallel paths: current database, tables created,
+/// rows counted per table.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub current_db: Option<String>,
+    /// Tables the dump leaves behind, with the rows its INSERTs put in them.
+    pub rows: BTreeMap<(String, String), u64>,
+    pub statements: u64,
+    pub default_db_created: bool,
+}
+
+impl Ledger {
+    /// Note what a statement does; returns the statement's kind.
+    pub fn note(&mut self, kind: &Kind) {
+        self.statements += 1;
+        match kind {
+            Kind::Use { db } => self.current_db = Some(db.clone()),
+            Kind::CreateTable { table } => {
+                let key = (self.db().to_string(), table.clone());
+                self.rows.entry(key).or_insert(0);
+            }
+            Kind::DropTable { table } => {
+                let key = (self.db().to_string(), table.clone());
+                self.rows.remove(&key);
+            }
+            Kind::Insert { table, rows } => {
+                let key = (self.db().to_string(), table.clone());
+                *self.rows.entry(key).or_insert(0) += rows;
+            }
+            _ => {}
+        }
+    }
+
+    fn db(&self) -> &str {
+        self.current_db.as_deref().unwrap_or("")
+    }
+
+    /// Does this statement need a current database that the dump has not chosen yet?
+    pub fn needs_default_db(&self, kind: &Kind) -> bool {
+        self.current_db.is_none()
+            && !matches!(
+                kind,
+                Kind::Set | Kind::Use { .. } | Kind::CreateDatabase { .. }
+            )
+    }
+}
+
+/// Settings every restore connection starts with.
+pub const SESSION_SETUP: &str = "SET SESSION unique_checks = 0, foreign_key_checks = 0";
+
+pub async fn open_session(target: &Target) -> Result<Conn> {
+    let mut conn = target.connect(None).await?;
+    conn.query_drop(SESSION_SETUP).await?;
+    Ok(conn)
+}
+
+/// Make `db` exist and be the connection's current database.
+pub async fn use_default_db(conn: &mut Conn, db: &str) -> Result<()> {
+    let q = quote_ident(db);
+    conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {q}"))
+        .await?;
+    conn.query_drop(format!("USE {q}")).await?;
+    Ok(())
+}
+
+/// Execute one statement, DEFINER rewritten; a refusal becomes a [`StatementError`].
+pub async fn execute(conn: &mut Conn, stmt: &Statement) -> Result<(), StatementError> {
+    let sql = rewrite_definer(&stmt.sql);
+    conn.query_drop(&*sql).await.map_err(|e| StatementError {
+        line: stmt.line,
+        offset: stmt.offset,
+        snippet: snippet(&stmt.sql),
+        server: e.to_string(),
+    })
+}
+
+/// Restore `path` into the world at `target`, then verify the row counts.
+pub async fn restore(
+    target: &Target,
+    path: &Path,
+    options: &RestoreOptions,
+    counters: Arc<Counters>,
+) -> Result<RestoreReport> {
+    let ledger = serial(target, path, options, counters).await?;
+    if ledger.statements == 0 {
+        anyhow::bail!("the dump holds no SQL statements");
+    }
+    verify::verify(target, &ledger.rows).await?;
+    Ok(RestoreReport {
+        rows: ledger
+            .rows
+            .iter()
+            .map(|((db, t), n)| (table_key(db, t), *n))
+            .collect(),
+        statements: ledger.statements,
+    })
+}
+
+/// One connection, every statement in order, as the mysql client would.
+async fn serial(
+    target: &Target,
+    path: &Path,
+    options: &RestoreOptions,
+    counters: Arc<Counters>,
+) -> Result<Ledger> {
+    let mut conn = open_session(target).await?;
+    let mut rx = spawn_reader(path, vec![], counters);
+    let mut ledger = Ledger::default();
+    while let Some(batch) = rx.recv().await {
+        let batch = batch.map_err(|e| anyhow::anyhow!(e.message))?;
+        for stmt in &batch {
+            let kind = classify(&stmt.sql);
+            if ledger.needs_default_db(&kind) {
+                use_default_db(&mut conn, &options.default_db).await?;
+                ledger.current_db = Some(options.default_db.clone());
+                ledger.default_db_created = true;
+            }
+            execute(&mut conn, stmt).await?;
+            ledger.note(&kind);
+        }
+    }
+    conn.disconnect().await.ok();
+    Ok(ledger)
+}

@@ -1,0 +1,211 @@
+//! The CPU side of a restore: decompress and split on a thread of its own, handing batches
+//! of statements to the async side through a bounded channel (bounded memory).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::source::open_dump;
+use crate::sql::{Splitter, Statement};
+
+/// Bytes read per call from the decompressor.
+const CHUNK: usize = 256 * 1024;
+/// A batch is handed over once it holds this many bytes of SQL.
+const BATCH_BYTES: usize = 1024 * 1024;
+/// Batches in flight between the reader thread and the executor.
+const QUEUE: usize = 8;
+
+/// Why reading the dump stopped.
+#[derive(Debug, Clone)]
+pub struct ReadError {
+    pub message: String,
+}
+
+/// Where to read: the whole dump, or only the part from `start` to `end` (decompressed
+/// byte offsets of statement starts), skipping what comes before without splitting it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Range {
+    pub start: u64,
+    pub end: Option<u64>,
+    /// Line number of the byte at `start` (1 for the whole dump).
+    pub line: u64,
+}
+
+/// Shared counters a progress display reads.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Compressed bytes consumed from the file.
+    pub file_bytes: Arc<AtomicU64>,
+    /// Decompressed SQL bytes.
+    pub sql_bytes: AtomicU64,
+}
+
+pub type Batch = Result<Vec<Statement>, ReadError>;
+
+/// Start a reader thread over `path`; statements arrive on the returned channel.
+pub fn spawn_reader(
+    path: &Path,
+    ranges: Vec<Range>,
+    counters: Arc<Counters>,
+) -> mpsc::Receiver<Batch> {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("worlds-reader".to_string())
+        .spawn(move || {
+            if let Err(e) = read_dump(&path, &ranges, &counters, &tx) {
+                let _ = tx.blocking_send(Err(e));
+            }
+        })
+        .map_err(|e| eprintln!("cannot start a reader thread: {e}"))
+        .ok();
+    rx
+}
+
+fn read_dump(
+    path: &PathBuf,
+    ranges: &[Range],
+    counters: &Counters,
+    tx: &mpsc::Sender<Batch>,
+) -> Result<(), ReadError> {
+    let (mut reader, compression) =
+        open_dump(path, counters.file_bytes.clone()).map_err(|e| ReadError {
+            message: format!("cannot open the dump: {e}"),
+        })?;
+    let whole = [Range {
+        line: 1,
+        ..Range::default()
+    }];
+    let ranges = if ranges.is_empty() {
+        &whole[..]
+    } else {
+        ranges
+    };
+    let mut buf = vec![0u8; CHUNK];
+    let mut pos: u64 = 0; // decompressed bytes consumed
+    let mut out: Vec<Statement> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let mut eof = false;
+    let mut filled = 0usize; // bytes in buf not yet consumed, starting at buf_start
+    let mut buf_start = 0usize;
+    for range in ranges {
+        let mut splitter = Splitter::new();
+        let base = range.start;
+        let first_line = range.line.saturating_sub(1);
+        // Skip to the start of the range without splitting.
+        loop {
+            if filled > 0 && pos + filled as u64 > range.start {
+                let skip = (range.start.saturating_sub(pos)) as usize;
+                buf_start += skip;
+                filled -= skip;
+                pos += skip as u64;
+                break;
+            }
+            pos += filled as u64;
+            filled = 0;
+            buf_start = 0;
+            if eof {
+                break;
+            }
+            let n = read_chunk(&mut reader, &mut buf, compression.name(), pos, counters)?;
+            if n == 0 {
+                eof = true;
+            }
+            filled = n;
+        }
+        // Split the range.
+        let mut done = false;
+        while !done {
+            if filled == 0 {
+                if eof {
+                    break;
+                }
+                buf_start = 0;
+                let n = read_chunk(&mut reader, &mut buf, compression.name(), pos, counters)?;
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+                filled = n;
+            }
+            let mut take = filled;
+            if let Some(end) = range.end {
+                let left = end.saturating_sub(pos);
+                if left < take as u64 {
+                    take = left as usize;
+                    done = true;
+                }
+                if left == 0 {
+                    done = true;
+                }
+            }
+            let before = out.len();
+            splitter.feed(&buf[buf_start..buf_start + take], &mut out);
+            buf_start += take;
+            filled -= take;
+            pos += take as u64;
+            for s in &mut out[before..] {
+                s.offset += base;
+                s.line += first_line;
+                batch_bytes += s.sql.len();
+            }
+            if batch_bytes >= BATCH_BYTES {
+                send(tx, std::mem::take(&mut out))?;
+                batch_bytes = 0;
+            }
+        }
+        let before = out.len();
+        splitter.finish(&mut out).map_err(|e| ReadError {
+            message: e.to_string(),
+        })?;
+        for s in &mut out[before..] {
+            s.offset += base;
+            s.line += first_line;
+        }
+    }
+    if !out.is_empty() {
+        send(tx, out)?;
+    }
+    Ok(())
+}
+
+fn read_chunk(
+    reader: &mut Box<dyn Read + Send>,
+    buf: &mut [u8],
+    what: &str,
+    pos: u64,
+    counters: &Counters,
+) -> Result<usize, ReadError> {
+    loop {
+        match reader.read(buf) {
+            Ok(n) => {
+                counters.sql_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                return Ok(n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let hint = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    " (the file ends early: was it cut off while copying?)"
+                } else {
+                    ""
+                };
+                return Err(ReadError {
+                    message: format!(
+                        "cannot decompress the dump ({what}): {e}{hint}; {} compressed bytes \
+                         read, {pos} bytes of SQL before the error",
+                        counters.file_bytes.load(Ordering::Relaxed)
+                    ),
+                });
+            }
+        }
+    }
+}
+
+fn send(tx: &mpsc::Sender<Batch>, batch: Vec<Statement>) -> Result<(), ReadError> {
+    tx.blocking_send(Ok(batch)).map_err(|_| ReadError {
+        message: "the restore stopped".to_string(),
+    })
+}

@@ -1,0 +1,192 @@
+//! Open a dump file as a stream of decompressed bytes: gzip (also multi-member), zstd, or
+//! plain SQL, chosen by the file's first bytes and checked against its name.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// The compression of a dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    Plain,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Plain => "plain SQL",
+        }
+    }
+}
+
+/// Counts the bytes read from the file itself, for progress and error offsets.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Open `path`, returning the decompressed stream and its compression.
+/// `read_bytes` counts compressed bytes consumed from the file.
+pub fn open_dump(
+    path: &Path,
+    read_bytes: Arc<AtomicU64>,
+) -> io::Result<(Box<dyn Read + Send>, Compression)> {
+    let mut file = File::open(path)?;
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        let n = file.read(&mut head[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let compression = if got >= 2 && head[..2] == GZIP_MAGIC {
+        Compression::Gzip
+    } else if got >= 4 && head == ZSTD_MAGIC {
+        Compression::Zstd
+    } else {
+        Compression::Plain
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let named = if name.ends_with(".gz") {
+        Some(Compression::Gzip)
+    } else if name.ends_with(".zst") {
+        Some(Compression::Zstd)
+    } else {
+        None
+    };
+    if let Some(named) = named {
+        if named != compression {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the file is named like {} but is not {} (it starts with bytes {})",
+                    named.name(),
+                    named.name(),
+                    hex(&head[..got])
+                ),
+            ));
+        }
+    }
+    let rewound = io::Cursor::new(head[..got].to_vec()).chain(file);
+    read_bytes.store(0, Ordering::Relaxed);
+    let counted = Counting {
+        inner: rewound,
+        count: read_bytes,
+    };
+    let reader: Box<dyn Read + Send> = match compression {
+        Compression::Gzip => Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 18,
+            counted,
+        ))),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(counted)?),
+        Compression::Plain => Box::new(counted),
+    };
+    Ok((reader, compression))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "(none: the file is empty)".to_string();
+    }
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("worlds-source-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn read_all(p: &Path) -> io::Result<Vec<u8>> {
+        let (mut r, _) = open_dump(p, Arc::new(AtomicU64::new(0)))?;
+        let mut out = Vec::new();
+        r.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_whole() {
+        let mut both = gz(b"SELECT 1;\n");
+        both.extend(gz(b"SELECT 2;\n"));
+        let p = temp("multi.sql.gz", &both);
+        assert_eq!(read_all(&p).unwrap(), b"SELECT 1;\nSELECT 2;\n");
+    }
+
+    #[test]
+    fn zstd_and_plain() {
+        let z = zstd::encode_all(&b"SELECT 3;"[..], 3).unwrap();
+        assert_eq!(read_all(&temp("a.sql.zst", &z)).unwrap(), b"SELECT 3;");
+        assert_eq!(
+            read_all(&temp("a.sql", b"SELECT 4;")).unwrap(),
+            b"SELECT 4;"
+        );
+        // A gzip file without the .gz name is still recognised.
+        assert_eq!(
+            read_all(&temp("b.sql", &gz(b"SELECT 5;"))).unwrap(),
+            b"SELECT 5;"
+        );
+    }
+
+    #[test]
+    fn not_gzip_and_truncated() {
+        let e = read_all(&temp("c.sql.gz", b"hello world")).unwrap_err();
+        assert!(e.to_string().contains("is not gzip"), "{e}");
+        let data = gz(&vec![b'x'; 100_000]);
+        let cut = &data[..data.len() / 2];
+        assert!(read_all(&temp("d.sql.gz", cut)).is_err());
+    }
+
+    #[test]
+    fn counts_compressed_bytes() {
+        let data = gz(&vec![b'y'; 50_000]);
+        let p = temp("e.sql.gz", &data);
+        let counter = Arc::new(AtomicU64::new(0));
+        let (mut r, c) = open_dump(&p, counter.clone()).unwrap();
+        assert_eq!(c, Compression::Gzip);
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert_eq!(counter.load(Ordering::Relaxed), data.len() as u64);
+    }
+}

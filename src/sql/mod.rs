@@ -1,0 +1,18 @@
+//! SQL handling for dump files: splitting a dump stream into statements the
+//! way the `mysql` / `mariadb` command-line client does, and recognising
+//! what each statement is.
+
+pub mod classify;
+pub mod split;
+
+pub use classify::{classify, rewrite_definer, Kind};
+pub use split::{SplitError, Splitter, Statement};
+
+/// Splits a whole in-memory dump into statements.
+pub fn split_all(input: &[u8]) -> Result<Vec<Statement>, SplitError> {
+    let mut splitter = Splitter::new();
+    let mut out = Vec::new();
+    splitter.feed(input, &mut out);
+    splitter.finish(&mut out)?;
+    Ok(out)
+}
