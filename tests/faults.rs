@@ -85,8 +85,8 @@ fn a_server_that_dies_shows_its_log_and_fails_the_world() {
 
 #[test]
 fn two_environments_at_once_get_distinct_ports() {
-    let a = TestEnv::new("envA", 6);
-    let mut b = TestEnv::new("envB", 6);
+    let a = TestEnv::new("enva", 6);
+    let mut b = TestEnv::new("envb", 6);
     b.port_base = a.port_base;
     b.write_config("");
     let spawn = |t: &TestEnv| {

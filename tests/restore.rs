@@ -48,7 +48,13 @@ UPDATE player SET bin = (
 
 fn mysql_stdin(port: u16, password: &str, sql: &str) {
     let mut child = Command::new(client())
-        .args(["-h", "127.0.0.1", "--protocol=TCP", "-uroot"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "--protocol=TCP",
+            "-uroot",
+            "--default-character-set=utf8mb4",
+        ])
         .arg(format!("-P{port}"))
         .env("MYSQL_PWD", password)
         .stdin(Stdio::piped())

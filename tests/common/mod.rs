@@ -151,6 +151,7 @@ pub fn mysql(port: u16, password: &str, sql: &str) -> String {
             "-uroot",
             "--batch",
             "--raw",
+            "--default-character-set=utf8mb4",
         ])
         .arg(format!("-P{port}"))
         .env("MYSQL_PWD", password)
