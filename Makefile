@@ -35,7 +35,7 @@ query: build
 	$(WORLDS) query "$(Q)"
 
 bench: build image
-	bench/run.sh
+	python3 tests/bench/run.py
 
 fmt:
 	$(CARGO) fmt --all

@@ -73,11 +73,70 @@ pub fn compare(a: &Cell, b: &Cell) -> Ordering {
         (_, Cell::Null) => Ordering::Greater,
         (Cell::Int(x), Cell::Int(y)) => x.cmp(y),
         (Cell::UInt(x), Cell::UInt(y)) => x.cmp(y),
+        (Cell::Int(x), Cell::UInt(y)) => i128::from(*x).cmp(&i128::from(*y)),
+        (Cell::UInt(x), Cell::Int(y)) => i128::from(*x).cmp(&i128::from(*y)),
+        _ if compare_decimal(&a.display(), &b.display()).is_some() => {
+            compare_decimal(&a.display(), &b.display()).unwrap_or(Ordering::Equal)
+        }
         _ => match (num(a), num(b)) {
             (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
             _ => a.display().cmp(&b.display()),
         },
     }
+}
+
+/// For each merged column, the index of the same column in a world's result: the n-th
+/// column of a name maps to that world's n-th column of the name (`SELECT p.id, q.id`).
+fn column_map(merged: &[String], world: &[String]) -> Vec<Option<usize>> {
+    merged
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let nth = merged[..i].iter().filter(|c| *c == name).count();
+            world
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| *c == name)
+                .nth(nth)
+                .map(|(j, _)| j)
+        })
+        .collect()
+}
+
+/// Compare two decimal numbers written out (`-12.50`, `3`) exactly; None if either is not one.
+fn compare_decimal(a: &str, b: &str) -> Option<Ordering> {
+    fn parts(s: &str) -> Option<(bool, &str, &str)> {
+        let s = s.trim();
+        let (neg, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let ok = !int.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && frac.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| {
+            let int = int.trim_start_matches('0');
+            let frac = frac.trim_end_matches('0');
+            (neg && !(int.is_empty() && frac.is_empty()), int, frac)
+        })
+    }
+    let (na, ia, fa) = parts(a)?;
+    let (nb, ib, fb) = parts(b)?;
+    let magnitude = ia
+        .len()
+        .cmp(&ib.len())
+        .then_with(|| ia.cmp(ib))
+        .then_with(|| {
+            let width = fa.len().max(fb.len());
+            format!("{fa:0<width$}").cmp(&format!("{fb:0<width$}"))
+        });
+    Some(match (na, nb) {
+        (false, false) => magnitude,
+        (true, true) => magnitude.reverse(),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+    })
 }
 
 /// A result set of one world.
@@ -184,18 +243,14 @@ pub fn merge(mut answers: Vec<(String, Answer)>) -> Merged {
                     }
                     Some(_) => {}
                 }
+                let map = column_map(&m.columns[1..], &r.columns);
                 for row in &r.rows {
                     let mut out = Vec::with_capacity(m.columns.len());
                     out.push(Cell::Text(world.clone()));
-                    for col in &m.columns[1..] {
-                        let v = r
-                            .columns
-                            .iter()
-                            .position(|c| c == col)
-                            .and_then(|i| row.get(i).cloned())
-                            .unwrap_or(Cell::Null);
-                        out.push(v);
-                    }
+                    out.extend(
+                        map.iter()
+                            .map(|i| i.and_then(|i| row.get(i).cloned()).unwrap_or(Cell::Null)),
+                    );
                     m.rows.push(out);
                 }
             }
@@ -254,7 +309,7 @@ impl Merged {
             crate::output::table(&self.columns.iter().map(String::as_str).collect::<Vec<_>>());
         for row in &self.rows {
             t.add_row(row.iter().map(|c| {
-                let cell = TableCell::new(c.display());
+                let cell = TableCell::new(c.display().replace('\t', "\\t").replace('\r', "\\r"));
                 if c.is_number() {
                     cell.set_alignment(CellAlignment::Right)
                 } else {
@@ -426,6 +481,52 @@ mod tests {
         assert_eq!(m.drift.len(), 1);
         assert!(m.drift[0].1.contains("lacks level"), "{:?}", m.drift);
         assert!(m.drift[0].1.contains("extra lvl"), "{:?}", m.drift);
+    }
+
+    #[test]
+    fn repeated_column_names_keep_their_own_values() {
+        let m = merge(vec![
+            (
+                "host1".into(),
+                rows(&["id", "id"], vec![vec![Cell::Int(1), Cell::Int(2)]]),
+            ),
+            (
+                "host2".into(),
+                rows(
+                    &["id", "id", "x"],
+                    vec![vec![Cell::Int(3), Cell::Int(4), Cell::Int(5)]],
+                ),
+            ),
+        ]);
+        assert_eq!(
+            m.rows[0],
+            vec![t("host1"), Cell::Int(1), Cell::Int(2), Cell::Null]
+        );
+        assert_eq!(
+            m.rows[1],
+            vec![t("host2"), Cell::Int(3), Cell::Int(4), Cell::Int(5)]
+        );
+    }
+
+    #[test]
+    fn decimals_compare_exactly() {
+        let big = |s: &str| t(s);
+        assert_eq!(
+            compare(
+                &big("12345678901234567890.13"),
+                &big("12345678901234567890.12")
+            ),
+            Ordering::Greater
+        );
+        assert_eq!(compare(&big("-1.5"), &big("-1.25")), Ordering::Less);
+        assert_eq!(compare(&big("2.50"), &big("2.5")), Ordering::Equal);
+        assert_eq!(compare(&big("-0.0"), &big("0")), Ordering::Equal);
+        assert_eq!(compare(&big("10"), &big("9.99")), Ordering::Greater);
+        assert_eq!(
+            compare(&Cell::Int(-1), &Cell::UInt(u64::MAX)),
+            Ordering::Less
+        );
+        assert_eq!(compare(&big("abc"), &big("abd")), Ordering::Less);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct RestoreRecord {
     pub started: String,
     pub finished: Option<String>,
     pub seconds: Option<f64>,
+    /// Seconds spent loading the dump (after the server was up).
+    #[serde(default)]
+    pub restore_seconds: Option<f64>,
     pub outcome: Outcome,
     pub error: Option<String>,
     /// Rows per `db.table`, as counted in the dump's INSERTs.

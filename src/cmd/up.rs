@@ -143,9 +143,15 @@ async fn bring_up(
     claimed.extend(choices.iter().map(|c| c.port));
     let claimed = Arc::new(Mutex::new(claimed));
 
-    let jobs = config.jobs.unwrap_or(1).max(1);
+    let restoring = actions
+        .iter()
+        .filter(|a| !matches!(a, Action::Keep))
+        .count();
     let options = RestoreOptions {
-        jobs: args.jobs.unwrap_or(jobs),
+        jobs: args
+            .jobs
+            .or(config.jobs)
+            .unwrap_or_else(|| default_jobs(restoring)),
         default_db: config.database.clone(),
         defer_indexes: config.defer_indexes,
     };
@@ -283,6 +289,14 @@ async fn bring_up(
     }
 }
 
+/// Loading connections per world: enough to keep every core busy across all worlds.
+fn default_jobs(worlds: usize) -> usize {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    (cpus + 1).div_ceil(worlds.max(1)).clamp(1, 8)
+}
+
 fn new_record(config: &Config, w: &PlannedWorld, pid: u32) -> RestoreRecord {
     RestoreRecord {
         world: w.world.clone(),
@@ -294,6 +308,7 @@ fn new_record(config: &Config, w: &PlannedWorld, pid: u32) -> RestoreRecord {
         started: Local::now().to_rfc3339(),
         finished: None,
         seconds: None,
+        restore_seconds: None,
         outcome: Outcome::Creating,
         error: None,
         rows: Default::default(),
@@ -384,6 +399,7 @@ async fn one_world(
     }
     record.outcome = Outcome::Importing;
     let _ = env_dir.write_record(record);
+    let loading = Instant::now();
     let report = restore(&target, &w.dump.path, options, counters)
         .await
         .map_err(|e| {
@@ -393,6 +409,7 @@ async fn one_world(
                 w.world
             ))
         })?;
+    record.restore_seconds = Some(loading.elapsed().as_secs_f64());
     record.rows = report.rows;
     record.statements = report.statements;
     Ok(())

@@ -93,7 +93,17 @@ pub async fn load_worlds(engine: &Engine, config: &Config) -> Result<Vec<World>>
         let record = env_dir.read_record(&container.world);
         let password = password.clone();
         async move {
-            let state = derive_state(&container, record.as_ref(), password.as_deref()).await;
+            let mut state = derive_state(&container, record.as_ref(), password.as_deref()).await;
+            let restore_failed = record
+                .as_ref()
+                .is_some_and(|r| r.outcome == Outcome::Failed);
+            if matches!(state, State::Failed(_))
+                && !restore_failed
+                && container.running
+                && just_started(engine, &container.id).await
+            {
+                state = State::Creating;
+            }
             World {
                 container,
                 record,
@@ -103,6 +113,18 @@ pub async fn load_worlds(engine: &Engine, config: &Config) -> Result<Vec<World>>
         }
     });
     Ok(join_all(worlds).await)
+}
+
+/// Did the container start less than a minute ago (its server may still be starting)?
+async fn just_started(engine: &Engine, id: &str) -> bool {
+    let Ok(info) = engine.docker().inspect_container(id, None).await else {
+        return false;
+    };
+    let started = info.state.and_then(|s| s.started_at).unwrap_or_default();
+    match chrono::DateTime::parse_from_rfc3339(&started) {
+        Ok(t) => (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds() < 60,
+        Err(_) => false,
+    }
 }
 
 async fn derive_state(

@@ -1,5 +1,6 @@
 //! Restore one dump into one world: decompress -> split -> execute, then verify row counts.
 
+mod parallel;
 pub mod progress;
 mod reader;
 pub mod source;
@@ -168,7 +169,15 @@ pub async fn restore(
     options: &RestoreOptions,
     counters: Arc<Counters>,
 ) -> Result<RestoreReport> {
-    let ledger = serial(target, path, options, counters).await?;
+    let parallel = if options.jobs > 1 {
+        parallel::restore(target, path, options, counters.clone()).await?
+    } else {
+        None
+    };
+    let ledger = match parallel {
+        Some(ledger) => ledger,
+        None => serial(target, path, options, counters).await?,
+    };
     if ledger.statements == 0 {
         anyhow::bail!("the dump holds no SQL statements");
     }

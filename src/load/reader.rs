@@ -14,9 +14,9 @@ use crate::sql::{Splitter, Statement};
 /// Bytes read per call from the decompressor.
 const CHUNK: usize = 256 * 1024;
 /// A batch is handed over once it holds this many bytes of SQL.
-const BATCH_BYTES: usize = 1024 * 1024;
+const BATCH_BYTES: usize = 512 * 1024;
 /// Batches in flight between the reader thread and the executor.
-const QUEUE: usize = 8;
+const QUEUE: usize = 4;
 
 /// Why reading the dump stopped.
 #[derive(Debug, Clone)]

@@ -102,6 +102,22 @@ pub fn classify(sql: &[u8]) -> Kind {
     }
 }
 
+/// The first `n` bare words of a statement, upper-cased (conditional comments read as
+/// code): `/*!50001 DROP VIEW IF EXISTS `v`*/` gives `["DROP", "VIEW", "IF"]` for n = 3.
+pub fn leading_words(sql: &[u8], n: usize) -> Vec<String> {
+    let mut lx = Lexer::new(sql);
+    let mut words = Vec::with_capacity(n);
+    while words.len() < n {
+        match lx.next_token() {
+            Some(t) if t.kind == Tok::Word => {
+                words.push(String::from_utf8_lossy(&sql[t.start..t.end]).to_ascii_uppercase())
+            }
+            _ => break,
+        }
+    }
+    words
+}
+
 /// `CREATE` has been read.
 fn create(lx: &mut Lexer<'_>) -> Kind {
     // Clauses that may sit between CREATE and the object type.
@@ -723,6 +739,16 @@ mod tests {
             table: s(table),
             rows,
         }
+    }
+
+    #[test]
+    fn leading_words_see_through_conditional_comments() {
+        assert_eq!(
+            leading_words(b"/*!50001 DROP VIEW IF EXISTS `v`*/", 3),
+            vec!["DROP", "VIEW", "IF"]
+        );
+        assert_eq!(leading_words(b"update t set a=1", 1), vec!["UPDATE"]);
+        assert!(leading_words(b"", 2).is_empty());
     }
 
     #[test]

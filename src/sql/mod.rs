@@ -5,7 +5,7 @@
 pub mod classify;
 pub mod split;
 
-pub use classify::{classify, rewrite_definer, Kind};
+pub use classify::{classify, leading_words, rewrite_definer, Kind};
 pub use split::{SplitError, Splitter, Statement};
 
 /// Splits a whole in-memory dump into statements.

@@ -1,0 +1,556 @@
+//! Parallel restore of one plain mysqldump stream, table by table.
+//!
+//! 1. Scan: read the whole dump once without executing it. Keep every statement that is not
+//!    table data (schema, session settings, views, routines), note where each table's INSERTs
+//!    are and how large they are. A dump with anything this plan does not fully understand
+//!    (UPDATE, INSERT ... SELECT, non-key ALTER TABLE...) is restored serially instead.
+//! 2. Schema: run the kept statements in order on one connection, holding back triggers and,
+//!    when enabled, the secondary indexes of each table.
+//! 3. Data: a pool of connections loads the tables at once. Each worker reads the dump again
+//!    (decompressing is much cheaper than inserting) but splits only its tables' byte ranges,
+//!    replaying the dump's session settings in the order the dump set them.
+//! 4. Finish: each worker adds its tables' deferred indexes; then the triggers are created,
+//!    each with the session settings it had in the dump.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Result};
+use futures::future::try_join_all;
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+
+use super::reader::{spawn_reader, Counters, Range};
+use super::{execute, open_session, quote_ident, use_default_db, Ledger, RestoreOptions};
+use crate::db::Target;
+use crate::sql::{classify, leading_words, Kind, Statement};
+
+/// Statements kept in memory during the scan are capped; a dump with more schema than this
+/// is restored serially.
+const MAX_KEPT_BYTES: usize = 64 << 20;
+
+/// One table's data in the dump.
+#[derive(Debug, Clone)]
+struct TableData {
+    db: String,
+    table: String,
+    start: u64,
+    end: u64,
+    line: u64,
+    bytes: u64,
+    /// Session settings in force at its first INSERT (index into `sets`).
+    sets_before: usize,
+}
+
+/// A statement to run after the data, with the session settings it needs.
+#[derive(Debug)]
+struct Deferred {
+    stmt: Statement,
+    sets_before: usize,
+    db: Option<String>,
+}
+
+/// What the scan learnt.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Everything but table data, in dump order, with the database current at that point.
+    kept: Vec<(Statement, Kind, Option<String>)>,
+    sets: Vec<Statement>,
+    tables: Vec<TableData>,
+    ledger: Ledger,
+    /// Why this dump is restored serially, if it is.
+    serial_reason: Option<String>,
+}
+
+pub(super) async fn restore(
+    target: &Target,
+    path: &Path,
+    options: &RestoreOptions,
+    counters: Arc<Counters>,
+) -> Result<Option<Ledger>> {
+    let scan = scan(path, options).await?;
+    if let Some(reason) = &scan.serial_reason {
+        eprintln!(
+            "{}: restoring serially: {reason}",
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        return Ok(None);
+    }
+    let Scan {
+        kept,
+        sets,
+        tables,
+        ledger,
+        ..
+    } = scan;
+
+    // 2. Schema, holding back triggers and secondary indexes.
+    let mut conn = open_session(target).await?;
+    let mut triggers = Vec::new();
+    let mut indexes: HashMap<(String, String), String> = HashMap::new();
+    let mut sets_seen = 0usize;
+    let mut created_default = false;
+    for (stmt, kind, db) in kept {
+        match &kind {
+            Kind::Set => sets_seen += 1,
+            Kind::CreateTrigger { .. } => {
+                triggers.push(Deferred {
+                    stmt,
+                    sets_before: sets_seen,
+                    db,
+                });
+                continue;
+            }
+            _ => {}
+        }
+        if db.as_deref() == Some(options.default_db.as_str())
+            && ledger.default_db_created
+            && !created_default
+        {
+            use_default_db(&mut conn, &options.default_db).await?;
+            created_default = true;
+        }
+        if let (Kind::CreateTable { table }, true) = (&kind, options.defer_indexes) {
+            if let Some((create, add)) = split_secondary_indexes(&stmt.sql) {
+                let db = db.clone().unwrap_or_default();
+                let short = Statement {
+                    sql: create,
+                    ..stmt.clone()
+                };
+                execute(&mut conn, &short).await?;
+                indexes.insert((db, table.clone()), add);
+                continue;
+            }
+        }
+        execute(&mut conn, &stmt).await?;
+    }
+
+    // 3. Data on a pool of connections; 4a. each worker adds its tables' indexes.
+    let total: u64 = tables.iter().map(|t| t.bytes).sum::<u64>().max(1);
+    let done = Arc::new(AtomicU64::new(0));
+    let file_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let failed = Arc::new(AtomicBool::new(false));
+    let sets = Arc::new(sets);
+    let plan = assign(&tables, options.jobs);
+    let workers = plan.into_iter().filter(|p| !p.is_empty()).map(|mine| {
+        let sets = sets.clone();
+        let done = done.clone();
+        let counters = counters.clone();
+        let failed = failed.clone();
+        let indexes: Vec<(TableData, Option<String>)> = mine
+            .into_iter()
+            .map(|t| {
+                let add = indexes.get(&(t.db.clone(), t.table.clone())).cloned();
+                (t, add)
+            })
+            .collect();
+        async move {
+            let r = load_tables(
+                target,
+                path,
+                &indexes,
+                &sets,
+                |n| {
+                    let d = done.fetch_add(n, Ordering::Relaxed) + n;
+                    counters
+                        .file_bytes
+                        .store(file_size * d.min(total) / total, Ordering::Relaxed);
+                    counters.sql_bytes.fetch_add(n, Ordering::Relaxed);
+                },
+                &failed,
+            )
+            .await;
+            if r.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            r
+        }
+    });
+    try_join_all(workers).await?;
+    // Indexes of tables that had no data.
+    for ((db, table), add) in &indexes {
+        if !tables.iter().any(|t| &t.db == db && &t.table == table) {
+            alter(&mut conn, db, table, add).await?;
+        }
+    }
+
+    // 4b. Triggers last, each with its session settings replayed on a fresh connection.
+    if !triggers.is_empty() {
+        let mut c = open_session(target).await?;
+        let mut applied = 0usize;
+        let mut current_db: Option<String> = None;
+        for t in triggers {
+            for s in &sets[applied..t.sets_before.min(sets.len())] {
+                execute(&mut c, s).await?;
+            }
+            applied = applied.max(t.sets_before);
+            if t.db != current_db {
+                if let Some(db) = &t.db {
+                    c.query_drop(format!("USE {}", quote_ident(db))).await?;
+                }
+                current_db = t.db.clone();
+            }
+            execute(&mut c, &t.stmt).await?;
+        }
+        c.disconnect().await.ok();
+    }
+    conn.disconnect().await.ok();
+    Ok(Some(ledger))
+}
+
+/// Read the dump once, executing nothing.
+async fn scan(path: &Path, options: &RestoreOptions) -> Result<Scan> {
+    let mut rx = spawn_reader(path, vec![], Arc::new(Counters::default()));
+    let mut s = Scan::default();
+    let mut kept_bytes = 0usize;
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    while let Some(batch) = rx.recv().await {
+        let batch = batch.map_err(|e| anyhow!(e.message))?;
+        for stmt in batch {
+            let kind = classify(&stmt.sql);
+            if s.ledger.needs_default_db(&kind) {
+                s.ledger.current_db = Some(options.default_db.clone());
+                s.ledger.default_db_created = true;
+            }
+            s.ledger.note(&kind);
+            if s.serial_reason.is_some() {
+                continue;
+            }
+            let db = s.ledger.current_db.clone();
+            match &kind {
+                Kind::Insert { table, rows } => {
+                    if *rows == 0 {
+                        s.serial_reason = Some(format!(
+                            "line {}: an INSERT without a VALUES list",
+                            stmt.line
+                        ));
+                        continue;
+                    }
+                    let key = (db.clone().unwrap_or_default(), table.clone());
+                    let end = stmt.offset + stmt.sql.len() as u64;
+                    match index.get(&key) {
+                        Some(&i) => {
+                            let t = &mut s.tables[i];
+                            t.end = end;
+                            t.bytes += stmt.sql.len() as u64;
+                        }
+                        None => {
+                            index.insert(key.clone(), s.tables.len());
+                            s.tables.push(TableData {
+                                db: key.0,
+                                table: key.1,
+                                start: stmt.offset,
+                                end,
+                                line: stmt.line,
+                                bytes: stmt.sql.len() as u64,
+                                sets_before: s.sets.len(),
+                            });
+                        }
+                    }
+                }
+                Kind::LockTables | Kind::UnlockTables => {}
+                Kind::AlterTable { .. } => {
+                    if !is_keys_toggle(&stmt.sql) {
+                        s.serial_reason =
+                            Some(format!("line {}: ALTER TABLE in the data", stmt.line));
+                    }
+                }
+                Kind::DropTable { table } => {
+                    let key = (db.clone().unwrap_or_default(), table.clone());
+                    if index.contains_key(&key) {
+                        s.serial_reason = Some(format!(
+                            "line {}: table {table} is dropped after its data",
+                            stmt.line
+                        ));
+                    }
+                    kept_bytes += stmt.sql.len();
+                    s.kept.push((stmt, kind, db));
+                }
+                Kind::Other if !is_harmless_other(&stmt.sql) => {
+                    let words = leading_words(&stmt.sql, 2).join(" ");
+                    s.serial_reason = Some(format!(
+                        "line {}: a `{words}` statement must run in dump order",
+                        stmt.line
+                    ));
+                }
+                Kind::Set => {
+                    s.sets.push(stmt.clone());
+                    kept_bytes += stmt.sql.len();
+                    s.kept.push((stmt, kind, db));
+                }
+                _ => {
+                    kept_bytes += stmt.sql.len();
+                    s.kept.push((stmt, kind, db));
+                }
+            }
+            if kept_bytes > MAX_KEPT_BYTES && s.serial_reason.is_none() {
+                s.serial_reason = Some("more than 64 MB of schema statements".to_string());
+            }
+        }
+        if s.serial_reason.is_some() {
+            // Keep counting rows, but free what is no longer needed.
+            s.kept.clear();
+            s.sets.clear();
+        }
+    }
+    if s.tables.len() < 2 && s.serial_reason.is_none() {
+        s.serial_reason = Some("fewer than two tables hold data".to_string());
+    }
+    Ok(s)
+}
+
+/// `/*!40000 ALTER TABLE `t` DISABLE KEYS */` and its ENABLE twin: no-ops for InnoDB.
+fn is_keys_toggle(sql: &[u8]) -> bool {
+    if sql.len() > 400 {
+        return false;
+    }
+    let text = String::from_utf8_lossy(sql).to_ascii_uppercase();
+    let text = text.trim_end_matches(|c: char| c == '*' || c == '/' || c.is_whitespace());
+    text.ends_with("DISABLE KEYS") || text.ends_with("ENABLE KEYS")
+}
+
+/// Statements of kind Other that a dump writes and that do not touch table data.
+fn is_harmless_other(sql: &[u8]) -> bool {
+    let w = leading_words(sql, 2);
+    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    matches!(
+        w.as_slice(),
+        [
+            "DROP",
+            "VIEW" | "PROCEDURE" | "FUNCTION" | "EVENT" | "TRIGGER" | "DATABASE" | "SCHEMA"
+        ] | ["COMMIT"]
+            | ["START", "TRANSACTION"]
+            | ["BEGIN"]
+    )
+}
+
+/// Split tables over `jobs` workers, largest first onto the least loaded; each worker's
+/// tables in dump order so it reads the file once.
+fn assign(tables: &[TableData], jobs: usize) -> Vec<Vec<TableData>> {
+    let jobs = jobs.max(1).min(tables.len().max(1));
+    let mut order: Vec<&TableData> = tables.iter().collect();
+    order.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    let mut bins: Vec<(u64, Vec<TableData>)> = vec![(0, Vec::new()); jobs];
+    for t in order {
+        if let Some(bin) = bins.iter_mut().min_by_key(|b| b.0) {
+            bin.0 += t.bytes;
+            bin.1.push(t.clone());
+        }
+    }
+    bins.into_iter()
+        .map(|(_, mut v)| {
+            v.sort_by_key(|t| t.start);
+            v
+        })
+        .collect()
+}
+
+/// One worker: load its tables' INSERTs, then add their deferred indexes.
+async fn load_tables(
+    target: &Target,
+    path: &Path,
+    tables: &[(TableData, Option<String>)],
+    sets: &[Statement],
+    mut progress: impl FnMut(u64),
+    failed: &AtomicBool,
+) -> Result<()> {
+    let mut conn = open_session(target).await?;
+    let ranges: Vec<Range> = tables
+        .iter()
+        .map(|(t, _)| Range {
+            start: t.start,
+            end: Some(t.end),
+            line: t.line,
+        })
+        .collect();
+    let mut rx = spawn_reader(path, ranges, Arc::new(Counters::default()));
+    let mut applied = 0usize;
+    let mut current: Option<usize> = None;
+    let mut current_db: Option<String> = None;
+    while let Some(batch) = rx.recv().await {
+        if failed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let batch = batch.map_err(|e| anyhow!(e.message))?;
+        for stmt in batch {
+            let Kind::Insert { table, .. } = classify(&stmt.sql) else {
+                continue;
+            };
+            // Which of my tables is this? Ranges are in dump order.
+            let Some(i) = tables.iter().position(|(t, _)| {
+                t.table == table && stmt.offset >= t.start && stmt.offset <= t.end
+            }) else {
+                continue;
+            };
+            if current != Some(i) {
+                if let Some(prev) = current {
+                    finish_table(&mut conn, &tables[prev]).await?;
+                }
+                let t = &tables[i].0;
+                for s in &sets[applied.min(sets.len())..t.sets_before.min(sets.len())] {
+                    execute(&mut conn, s).await?;
+                }
+                applied = applied.max(t.sets_before);
+                if current_db.as_deref() != Some(t.db.as_str()) {
+                    conn.query_drop(format!("USE {}", quote_ident(&t.db)))
+                        .await?;
+                    current_db = Some(t.db.clone());
+                }
+                current = Some(i);
+            }
+            execute(&mut conn, &stmt).await?;
+            progress(stmt.sql.len() as u64);
+        }
+    }
+    if let Some(prev) = current {
+        finish_table(&mut conn, &tables[prev]).await?;
+    }
+    conn.disconnect().await.ok();
+    Ok(())
+}
+
+async fn finish_table(conn: &mut Conn, (t, add): &(TableData, Option<String>)) -> Result<()> {
+    if let Some(add) = add {
+        alter(conn, &t.db, &t.table, add).await?;
+    }
+    Ok(())
+}
+
+async fn alter(conn: &mut Conn, db: &str, table: &str, add: &str) -> Result<()> {
+    let sql = format!(
+        "ALTER TABLE {}.{} {add}",
+        quote_ident(db),
+        quote_ident(table)
+    );
+    conn.query_drop(&sql).await.map_err(|e| {
+        anyhow!("adding the secondary indexes of {db}.{table} failed: {e}\n  statement: {sql}")
+    })
+}
+
+/// Take the plain secondary indexes (`KEY ...`/`INDEX ...` lines) out of a mysqldump
+/// `CREATE TABLE`: returns the shorter statement and `ADD KEY ..., ADD KEY ...`.
+/// None when there is nothing to defer or the table has foreign keys.
+fn split_secondary_indexes(sql: &[u8]) -> Option<(Vec<u8>, String)> {
+    let text = std::str::from_utf8(sql).ok()?;
+    let lines: Vec<&str> = text.split('\n').collect();
+    if lines.len() < 3 {
+        return None;
+    }
+    let upper = text.to_ascii_uppercase();
+    if upper.contains("FOREIGN KEY") || upper.contains("REFERENCES") {
+        return None;
+    }
+    let mut keep = Vec::with_capacity(lines.len());
+    let mut keys = Vec::new();
+    for line in &lines {
+        let t = line.trim_start();
+        if t.starts_with("KEY `") || t.starts_with("INDEX `") {
+            keys.push(t.trim_end().trim_end_matches(',').to_string());
+        } else {
+            keep.push(line.to_string());
+        }
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    // The definition before the closing `) ENGINE=...` line must not end with a comma.
+    let close = keep.iter().rposition(|l| l.starts_with(')'))?;
+    if close == 0 {
+        return None;
+    }
+    let last = &mut keep[close - 1];
+    let trimmed = last.trim_end().trim_end_matches(',').to_string();
+    *last = trimmed;
+    let add = keys
+        .iter()
+        .map(|k| format!("ADD {k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some((keep.join("\n").into_bytes(), add))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secondary_indexes_are_split_off() {
+        let sql = "CREATE TABLE `inventory` (\n  `id` bigint NOT NULL,\n  `player_id` int NOT NULL,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `u` (`id`,`player_id`),\n  KEY `idx_player` (`player_id`),\n  KEY `idx_both` (`player_id`,`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+        let (create, add) = split_secondary_indexes(sql.as_bytes()).unwrap();
+        let create = String::from_utf8(create).unwrap();
+        assert_eq!(
+            create,
+            "CREATE TABLE `inventory` (\n  `id` bigint NOT NULL,\n  `player_id` int NOT NULL,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `u` (`id`,`player_id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        );
+        assert_eq!(
+            add,
+            "ADD KEY `idx_player` (`player_id`), ADD KEY `idx_both` (`player_id`,`id`)"
+        );
+    }
+
+    #[test]
+    fn tables_with_foreign_keys_or_no_keys_are_left_alone() {
+        let fk = "CREATE TABLE `a` (\n  `id` int,\n  KEY `k` (`id`),\n  CONSTRAINT `f` FOREIGN KEY (`id`) REFERENCES `b` (`id`)\n) ENGINE=InnoDB";
+        assert!(split_secondary_indexes(fk.as_bytes()).is_none());
+        let plain = "CREATE TABLE `a` (\n  `id` int,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB";
+        assert!(split_secondary_indexes(plain.as_bytes()).is_none());
+    }
+
+    fn table(name: &str, start: u64, bytes: u64) -> TableData {
+        TableData {
+            db: "game".into(),
+            table: name.into(),
+            start,
+            end: start + bytes,
+            line: 1,
+            bytes,
+            sets_before: 0,
+        }
+    }
+
+    #[test]
+    fn tables_are_balanced_over_workers() {
+        let tables = vec![
+            table("a", 0, 100),
+            table("b", 100, 60),
+            table("c", 160, 50),
+            table("d", 210, 10),
+        ];
+        let bins = assign(&tables, 2);
+        let sums: Vec<u64> = bins
+            .iter()
+            .map(|b| b.iter().map(|t| t.bytes).sum())
+            .collect();
+        assert_eq!(sums.iter().sum::<u64>(), 220);
+        assert!(sums.iter().all(|&s| (100..=120).contains(&s)), "{sums:?}");
+        for b in &bins {
+            assert!(b.windows(2).all(|w| w[0].start < w[1].start));
+        }
+        assert_eq!(assign(&tables, 9).len(), 4);
+    }
+
+    #[test]
+    fn keys_toggles() {
+        assert!(is_keys_toggle(
+            b"/*!40000 ALTER TABLE `event_log` DISABLE KEYS */"
+        ));
+        assert!(is_keys_toggle(b"ALTER TABLE t ENABLE KEYS"));
+        assert!(!is_keys_toggle(
+            b"ALTER TABLE t ADD COLUMN keys_enabled INT"
+        ));
+    }
+
+    #[test]
+    fn harmless_statements() {
+        assert!(is_harmless_other(b"/*!50001 DROP VIEW IF EXISTS `v`*/"));
+        assert!(is_harmless_other(
+            b"/*!50003 DROP PROCEDURE IF EXISTS `p` */"
+        ));
+        assert!(!is_harmless_other(b"UPDATE player SET score = 0"));
+        assert!(!is_harmless_other(b"DELETE FROM player"));
+    }
+}

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Restore benchmark of `worlds` against the stock client, on the same image and dumps.
+
+Generates realistic dumps with worlds-gen (not committed), then for 1 world and for 3 worlds
+at once measures, over several runs:
+  - stock:  zcat dump | docker exec -i <container> mariadb   (one per world, all at once)
+  - worlds: worlds up   (restore time from its records, and wall time of the whole command)
+and reports medians, MB/s of SQL, the ratio, and the peak RSS of `worlds`. Also measures the
+peak RSS restoring one large dump, and a fan-out query against the slowest single world.
+Writes the results to docs/benchmarks.md.
+
+Settings (environment): BENCH_MB (SQL MB per world, default 250), BENCH_RUNS (default 3),
+BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_JOBS (worlds --jobs, default
+automatic), BENCH_KEEP=1 keeps bench-data/.
+"""
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+WORLDS = ROOT / "target" / "release" / "worlds"
+GEN = ROOT / "target" / "release" / "worlds-gen"
+DATA = ROOT / "bench-data"
+MB = int(os.environ.get("BENCH_MB", "250"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+MEM_MB = int(os.environ.get("BENCH_MEM_MB", "500"))
+JOBS = os.environ.get("BENCH_JOBS")
+PORT_BASE = 35100
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+class Env:
+    """A scratch folder with its own worlds.yaml, so bench worlds never touch the user's."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = Path(tempfile.mkdtemp(prefix=f"worlds-bench-{name}-"))
+        (self.dir / "worlds.yaml").write_text(f"port_base: {PORT_BASE}\n")
+
+    def worlds(self, *args, timed=False):
+        cmd = [str(WORLDS), *args, "--env", self.name]
+        if timed:
+            cmd = ["/usr/bin/time", "-v", *cmd]
+        start = time.monotonic()
+        p = subprocess.run(cmd, cwd=self.dir, text=True, capture_output=True)
+        wall = time.monotonic() - start
+        if p.returncode != 0:
+            raise SystemExit(f"worlds {' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
+        rss = None
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+        if m:
+            rss = int(m.group(1)) / 1024
+        return p.stdout, wall, rss
+
+    def down(self):
+        subprocess.run([str(WORLDS), "down", "--env", self.name], cwd=self.dir, capture_output=True)
+
+    def records(self):
+        out = []
+        for f in sorted((self.dir / ".worlds" / self.name).glob("restore-*.json")):
+            out.append(json.loads(f.read_text()))
+        return out
+
+    def cleanup(self):
+        self.down()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def generate(folder, hosts, mb):
+    marker = folder / f".done-{hosts}-{mb}"
+    if marker.exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    log(f"generating {hosts} dump(s) of about {mb} MB of SQL in {folder}")
+    run([str(GEN), "--out", str(folder), "--hosts", str(hosts), "--dumps", "1",
+         "--tables", "full", "--mb", str(mb), "--level", "1", "--seed", "7"])
+    marker.write_text("")
+
+
+def sql_bytes(folder):
+    total = 0
+    for f in sorted(folder.glob("*.sql.gz")):
+        p = subprocess.run(f"zcat '{f}' | wc -c", shell=True, check=True, text=True, capture_output=True)
+        total += int(p.stdout.strip())
+    return total
+
+
+def stock(folder):
+    """Seconds for the stock client to restore every dump of `folder`, all at once."""
+    env = Env("bench-stock")
+    try:
+        env.worlds("up", "--dumps", str(folder), "--no-restore")
+        creds = json.loads(env.worlds("env", "--format", "json")[0])
+        procs = []
+        start = time.monotonic()
+        for w, f in zip(creds["worlds"], sorted(folder.glob("*.sql.gz"))):
+            container = f"worlds-bench-stock-{w['world']}"
+            cmd = f"zcat '{f}' | docker exec -i -e MYSQL_PWD='{w['password']}' {container} mariadb -uroot"
+            procs.append(subprocess.Popen(cmd, shell=True, stderr=subprocess.PIPE, text=True))
+        for p in procs:
+            _, err = p.communicate()
+            if p.returncode != 0:
+                raise SystemExit(f"stock restore failed: {err}")
+        return time.monotonic() - start
+    finally:
+        env.cleanup()
+
+
+def ours(folder):
+    """(restore seconds, wall seconds of `worlds up`, peak RSS MB)."""
+    env = Env("bench-worlds")
+    try:
+        args = ["up", "--dumps", str(folder)]
+        if JOBS:
+            args += ["--jobs", JOBS]
+        _, wall, rss = env.worlds(*args, timed=True)
+        recs = env.records()
+        if not recs or any(r["outcome"] != "ready" for r in recs):
+            raise SystemExit(f"worlds up did not restore every world: {recs}")
+        # All worlds restore at once: the restore took as long as the slowest one.
+        restore = max(r["restore_seconds"] for r in recs)
+        return restore, wall, rss
+    finally:
+        env.cleanup()
+
+
+def fanout(folder):
+    """Median seconds of one query on each single world and on all worlds."""
+    env = Env("bench-query")
+    try:
+        env.worlds("up", "--dumps", str(folder))
+        worlds = [w["world"] for w in json.loads(env.worlds("status", "--format", "json")[0])["worlds"]]
+        q = ("SELECT player_id, COUNT(*) AS items, SUM(qty) AS qty FROM inventory "
+             "GROUP BY player_id ORDER BY items DESC, player_id LIMIT 10")
+        single = {}
+        for w in worlds:
+            single[w] = statistics.median(
+                env.worlds("query", q, "--worlds", w, "--format", "json")[1] for _ in range(5))
+        every = statistics.median(env.worlds("query", q, "--format", "json")[1] for _ in range(5))
+        return single, every
+    finally:
+        env.cleanup()
+
+
+def main():
+    if not WORLDS.exists() or not GEN.exists():
+        raise SystemExit("build first: make build")
+    cores = os.cpu_count()
+    one, three, big = DATA / "one", DATA / "three", DATA / "memory"
+    generate(one, 1, MB)
+    generate(three, 3, MB)
+    rows = []
+    for label, folder in (("1 world", one), ("3 worlds at once", three)):
+        sql = sql_bytes(folder) / 1e6
+        s_times, w_times, walls, rsss = [], [], [], []
+        for i in range(RUNS):
+            log(f"{label}: run {i + 1} of {RUNS}: stock client")
+            s_times.append(stock(folder))
+            log(f"{label}: run {i + 1} of {RUNS}: worlds up")
+            r, wall, rss = ours(folder)
+            w_times.append(r)
+            walls.append(wall)
+            rsss.append(rss or 0)
+            log(f"  stock {s_times[-1]:.1f} s, worlds {r:.1f} s (wall {wall:.1f} s), peak RSS {rss:.0f} MB")
+        s, w, wall = statistics.median(s_times), statistics.median(w_times), statistics.median(walls)
+        rows.append((label, sql, s, w, wall, max(rsss)))
+
+    generate(big, 1, MEM_MB)
+    log(f"memory check: restoring one dump of about {MEM_MB} MB of SQL")
+    big_sql = sql_bytes(big) / 1e6
+    r, wall, big_rss = ours(big)
+
+    log("fan-out query: each world alone, then all at once")
+    single, every = fanout(three)
+    slowest = max(single.values())
+
+    out = []
+    out.append(f"Machine: {cores} cores; server image worlds/mariadb:10.11 for both; "
+               f"{RUNS} runs each, medians; worlds --jobs {JOBS or 'automatic'}.")
+    out.append("")
+    out.append("| case | MB of SQL | stock client s | worlds s | worlds MB/s | stock MB/s | speed-up | `worlds up` wall s | peak RSS of worlds |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for label, sql, s, w, wall, rss in rows:
+        out.append(f"| {label} | {sql:.0f} | {s:.1f} | {w:.1f} | {sql / w:.1f} | {sql / s:.1f} | "
+                   f"{s / w:.2f}x | {wall:.1f} | {rss:.0f} MB |")
+    out.append("")
+    out.append(f"Memory: restoring one dump of {big_sql:.0f} MB of SQL took {r:.1f} s with a peak RSS "
+               f"of {big_rss:.0f} MB for `worlds`.")
+    out.append("")
+    out.append("Fan-out query (wall time of `worlds query`, median of 5): "
+               + ", ".join(f"{w} alone {t * 1000:.0f} ms" for w, t in single.items())
+               + f"; all {len(single)} worlds {every * 1000:.0f} ms "
+               f"(limit 1.5 x slowest + 50 ms = {(1.5 * slowest + 0.05) * 1000:.0f} ms).")
+    table = "\n".join(out)
+    print(table)
+    doc = ROOT / "docs" / "benchmarks.md"
+    doc.write_text(
+        "# Benchmarks\n\n"
+        "`make bench` restores generated dumps (realistic shape: four tables, secondary indexes, "
+        "long extended INSERTs, unicode, NULLs, binary columns) with `worlds up` and with the stock "
+        "client (`zcat dump | docker exec -i <container> mariadb`) on the same image, server "
+        "settings and dump. Times are restore times after the server is up; the wall time of "
+        "the whole `worlds up` (server start included) is shown too.\n\n"
+        "Latest results:\n\n" + table + "\n")
+    if os.environ.get("BENCH_KEEP") != "1":
+        shutil.rmtree(DATA, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
