@@ -64,6 +64,7 @@ struct RawConfig {
     server_args: Option<Vec<String>>,
     jobs: Option<usize>,
     defer_indexes: Option<bool>,
+    load_data: Option<bool>,
 }
 
 /// The validated configuration every command works from.
@@ -91,6 +92,8 @@ pub struct Config {
     pub jobs: Option<usize>,
     /// Create secondary indexes after the data is loaded.
     pub defer_indexes: bool,
+    /// Load INSERT rows with LOAD DATA LOCAL where that is exact.
+    pub load_data: bool,
     /// Environment name.
     pub env: String,
     /// Where per-environment files (password, my.cnf, restore records) live.
@@ -201,6 +204,7 @@ impl Config {
             server_args: raw.server_args.unwrap_or_default(),
             jobs: raw.jobs,
             defer_indexes: raw.defer_indexes.unwrap_or(true),
+            load_data: raw.load_data.unwrap_or(true),
             env: "default".to_string(),
             state_dir: base.join(".worlds"),
         })
@@ -225,7 +229,7 @@ fn parse_raw(text: &str, path: &Path) -> Result<RawConfig> {
     }
     serde_yaml::from_str::<RawConfig>(text)
         .map_err(|e| usage(format!("invalid config file {}: {e}", path.display())))
-        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, jobs, defer_indexes")
+        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, jobs, defer_indexes, load_data")
 }
 
 fn check_timestamp_format(format: &str) -> Result<()> {

@@ -154,6 +154,7 @@ async fn bring_up(
             .unwrap_or_else(|| default_jobs(restoring)),
         default_db: config.database.clone(),
         defer_indexes: config.defer_indexes,
+        load_data: config.load_data,
     };
     let counters: Vec<Arc<Counters>> = planned
         .iter()
@@ -294,7 +295,7 @@ fn default_jobs(worlds: usize) -> usize {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    (cpus + 1).div_ceil(worlds.max(1)).clamp(1, 8)
+    cpus.div_ceil(worlds.max(1)).clamp(1, 8)
 }
 
 fn new_record(config: &Config, w: &PlannedWorld, pid: u32) -> RestoreRecord {

@@ -28,8 +28,10 @@ pub struct RestoreOptions {
     pub jobs: usize,
     /// Database for dumps that never say `USE`.
     pub default_db: String,
-    /// Create secondary indexes after the data (parallel mode only).
+    /// Create secondary indexes after the data.
     pub defer_indexes: bool,
+    /// Load the rows of plain INSERTs with LOAD DATA LOCAL (exact cases only).
+    pub load_data: bool,
 }
 
 /// What a finished restore loaded.
@@ -169,7 +171,7 @@ pub async fn restore(
     options: &RestoreOptions,
     counters: Arc<Counters>,
 ) -> Result<RestoreReport> {
-    let parallel = if options.jobs > 1 {
+    let parallel = if options.jobs > 1 || options.defer_indexes || options.load_data {
         parallel::restore(target, path, options, counters.clone()).await?
     } else {
         None
@@ -181,7 +183,14 @@ pub async fn restore(
     if ledger.statements == 0 {
         anyhow::bail!("the dump holds no SQL statements");
     }
+    let verifying = std::time::Instant::now();
     verify::verify(target, &ledger.rows).await?;
+    if std::env::var_os("WORLDS_TRACE").is_some() {
+        eprintln!(
+            "trace: row counts verified in {:.2} s",
+            verifying.elapsed().as_secs_f64()
+        );
+    }
     Ok(RestoreReport {
         rows: ledger
             .rows

@@ -19,13 +19,17 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use futures::future::try_join_all;
+use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
 use super::reader::{spawn_reader, Counters, Range};
-use super::{execute, open_session, quote_ident, use_default_db, Ledger, RestoreOptions};
+use super::{
+    execute, open_session, quote_ident, snippet, use_default_db, Ledger, RestoreOptions,
+    StatementError,
+};
 use crate::db::Target;
-use crate::sql::{classify, leading_words, Kind, Statement};
+use crate::sql::{classify, insert_to_load_rows, leading_words, Kind, LoadRows, Statement};
 
 /// Statements kept in memory during the scan are capped; a dump with more schema than this
 /// is restored serially.
@@ -70,7 +74,18 @@ pub(super) async fn restore(
     options: &RestoreOptions,
     counters: Arc<Counters>,
 ) -> Result<Option<Ledger>> {
+    let clock = std::time::Instant::now();
+    let trace = std::env::var_os("WORLDS_TRACE").is_some();
+    let phase = |name: &str| {
+        if trace {
+            eprintln!(
+                "trace: {name} done at {:.2} s",
+                clock.elapsed().as_secs_f64()
+            );
+        }
+    };
     let scan = scan(path, options).await?;
+    phase("scan");
     if let Some(reason) = &scan.serial_reason {
         eprintln!(
             "{}: restoring serially: {reason}",
@@ -129,6 +144,7 @@ pub(super) async fn restore(
         execute(&mut conn, &stmt).await?;
     }
 
+    phase("schema");
     // 3. Data on a pool of connections; 4a. each worker adds its tables' indexes.
     let total: u64 = tables.iter().map(|t| t.bytes).sum::<u64>().max(1);
     let done = Arc::new(AtomicU64::new(0));
@@ -154,11 +170,14 @@ pub(super) async fn restore(
                 path,
                 &indexes,
                 &sets,
+                options.load_data,
                 |n| {
                     let d = done.fetch_add(n, Ordering::Relaxed) + n;
+                    let shown =
+                        u128::from(file_size) * u128::from(d.min(total)) / u128::from(total);
                     counters
                         .file_bytes
-                        .store(file_size * d.min(total) / total, Ordering::Relaxed);
+                        .store(u64::try_from(shown).unwrap_or(file_size), Ordering::Relaxed);
                     counters.sql_bytes.fetch_add(n, Ordering::Relaxed);
                 },
                 &failed,
@@ -171,6 +190,7 @@ pub(super) async fn restore(
         }
     });
     try_join_all(workers).await?;
+    phase("data and indexes");
     // Indexes of tables that had no data.
     for ((db, table), add) in &indexes {
         if !tables.iter().any(|t| &t.db == db && &t.table == table) {
@@ -297,9 +317,6 @@ async fn scan(path: &Path, options: &RestoreOptions) -> Result<Scan> {
             s.sets.clear();
         }
     }
-    if s.tables.len() < 2 && s.serial_reason.is_none() {
-        s.serial_reason = Some("fewer than two tables hold data".to_string());
-    }
     Ok(s)
 }
 
@@ -355,10 +372,12 @@ async fn load_tables(
     path: &Path,
     tables: &[(TableData, Option<String>)],
     sets: &[Statement],
+    load_data: bool,
     mut progress: impl FnMut(u64),
     failed: &AtomicBool,
 ) -> Result<()> {
     let mut conn = open_session(target).await?;
+    let mut as_load_data = false;
     let ranges: Vec<Range> = tables
         .iter()
         .map(|(t, _)| Range {
@@ -400,9 +419,18 @@ async fn load_tables(
                         .await?;
                     current_db = Some(t.db.clone());
                 }
+                as_load_data = load_data && load_data_fits(&mut conn, &t.db, &t.table).await?;
                 current = Some(i);
             }
-            execute(&mut conn, &stmt).await?;
+            let converted = if as_load_data {
+                insert_to_load_rows(&stmt.sql)
+            } else {
+                None
+            };
+            match converted {
+                Some(rows) => load_rows(&mut conn, &tables[i].0.table, rows, &stmt).await?,
+                None => execute(&mut conn, &stmt).await?,
+            }
             progress(stmt.sql.len() as u64);
         }
     }
@@ -413,9 +441,105 @@ async fn load_tables(
     Ok(())
 }
 
+/// Can this table's INSERTs become LOAD DATA with the exact same result? Only when every
+/// text column uses the session's client character set (the rows go in without conversion)
+/// and no column needs a conversion LOAD DATA does differently (JSON, spatial, BIT,
+/// generated or invisible columns).
+async fn load_data_fits(conn: &mut Conn, db: &str, table: &str) -> Result<bool> {
+    let client: Option<String> = conn.query_first("SELECT @@character_set_client").await?;
+    let normalize = |cs: &str| match cs {
+        "utf8" => "utf8mb3".to_string(),
+        other => other.to_string(),
+    };
+    let client = normalize(&client.unwrap_or_default());
+    let columns: Vec<(Option<String>, String, String)> = conn
+        .exec(
+            "SELECT CHARACTER_SET_NAME, DATA_TYPE, EXTRA FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (db, table),
+        )
+        .await?;
+    if columns.is_empty() {
+        return Ok(false);
+    }
+    Ok(columns.iter().all(|(charset, data_type, extra)| {
+        let charset_ok = charset.as_deref().is_none_or(|cs| normalize(cs) == client);
+        let type_ok = !matches!(
+            data_type.to_ascii_lowercase().as_str(),
+            "json"
+                | "bit"
+                | "geometry"
+                | "point"
+                | "linestring"
+                | "polygon"
+                | "multipoint"
+                | "multilinestring"
+                | "multipolygon"
+                | "geometrycollection"
+                | "geomcollection"
+        );
+        let extra = extra.to_ascii_uppercase();
+        let extra_ok = !(extra.contains("GENERATED")
+            || extra.contains("VIRTUAL")
+            || extra.contains("PERSISTENT")
+            || extra.contains("STORED")
+            || extra.contains("INVISIBLE"));
+        charset_ok && type_ok && extra_ok
+    }))
+}
+
+/// Load one INSERT's rows with LOAD DATA LOCAL; every row must arrive without a warning.
+async fn load_rows(conn: &mut Conn, table: &str, rows: LoadRows, stmt: &Statement) -> Result<()> {
+    let expected = rows.rows;
+    let data = bytes::Bytes::from(rows.data);
+    conn.set_infile_handler(async move { Ok(futures::stream::iter([Ok(data)]).boxed()) });
+    let sql = format!(
+        "LOAD DATA LOCAL INFILE 'worlds' INTO TABLE {} CHARACTER SET binary \
+         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' {}",
+        quote_ident(table),
+        rows.columns
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default()
+    );
+    let failure = |server: String| StatementError {
+        line: stmt.line,
+        offset: stmt.offset,
+        snippet: snippet(&stmt.sql),
+        server,
+    };
+    conn.query_drop(&sql)
+        .await
+        .map_err(|e| failure(format!("{e} (loading the rows with LOAD DATA)")))?;
+    let (loaded, warnings) = (conn.affected_rows(), conn.get_warnings());
+    if loaded != expected || warnings > 0 {
+        let shown: Vec<(String, u32, String)> = conn
+            .query("SHOW WARNINGS LIMIT 3")
+            .await
+            .unwrap_or_default();
+        let shown: Vec<String> = shown.into_iter().map(|(_, _, m)| m).collect();
+        return Err(failure(format!(
+            "LOAD DATA of these rows stored {loaded} of {expected} rows with {warnings} warnings \
+             ({}); set `load_data: false` in worlds.yaml to restore with the dump's INSERTs",
+            shown.join("; ")
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 async fn finish_table(conn: &mut Conn, (t, add): &(TableData, Option<String>)) -> Result<()> {
     if let Some(add) = add {
+        let start = std::time::Instant::now();
         alter(conn, &t.db, &t.table, add).await?;
+        if std::env::var_os("WORLDS_TRACE").is_some() {
+            eprintln!(
+                "trace: indexes of {}.{} took {:.2} s",
+                t.db,
+                t.table,
+                start.elapsed().as_secs_f64()
+            );
+        }
     }
     Ok(())
 }

@@ -3,9 +3,11 @@
 //! what each statement is.
 
 pub mod classify;
+pub mod rows;
 pub mod split;
 
 pub use classify::{classify, leading_words, rewrite_definer, Kind};
+pub use rows::{insert_to_load_rows, LoadRows};
 pub use split::{SplitError, Splitter, Statement};
 
 /// Splits a whole in-memory dump into statements.
