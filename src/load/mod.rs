@@ -178,7 +178,13 @@ pub async fn restore(
     };
     let ledger = match parallel {
         Some(ledger) => ledger,
-        None => serial(target, path, options, counters).await?,
+        None => {
+            // The serial pass counts the SQL again from the start.
+            counters
+                .sql_bytes
+                .store(0, std::sync::atomic::Ordering::Relaxed);
+            serial(target, path, options, counters).await?
+        }
     };
     if ledger.statements == 0 {
         anyhow::bail!("the dump holds no SQL statements");

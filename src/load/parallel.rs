@@ -84,7 +84,7 @@ pub(super) async fn restore(
             );
         }
     };
-    let scan = scan(path, options).await?;
+    let scan = scan(path, options, &counters.sql_bytes).await?;
     phase("scan");
     if let Some(reason) = &scan.serial_reason {
         eprintln!(
@@ -178,7 +178,6 @@ pub(super) async fn restore(
                     counters
                         .file_bytes
                         .store(u64::try_from(shown).unwrap_or(file_size), Ordering::Relaxed);
-                    counters.sql_bytes.fetch_add(n, Ordering::Relaxed);
                 },
                 &failed,
             )
@@ -223,8 +222,9 @@ pub(super) async fn restore(
 }
 
 /// Read the dump once, executing nothing.
-async fn scan(path: &Path, options: &RestoreOptions) -> Result<Scan> {
-    let mut rx = spawn_reader(path, vec![], Arc::new(Counters::default()));
+async fn scan(path: &Path, options: &RestoreOptions, sql_bytes: &AtomicU64) -> Result<Scan> {
+    let scanned = Arc::new(Counters::default());
+    let mut rx = spawn_reader(path, vec![], scanned.clone());
     let mut s = Scan::default();
     let mut kept_bytes = 0usize;
     let mut index: HashMap<(String, String), usize> = HashMap::new();
@@ -317,6 +317,7 @@ async fn scan(path: &Path, options: &RestoreOptions) -> Result<Scan> {
             s.sets.clear();
         }
     }
+    sql_bytes.store(scanned.sql_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
     Ok(s)
 }
 
