@@ -385,3 +385,39 @@ fn parallel_restore_equals_serial_restore() {
         "the baseline should load with INSERTs: {inserts}"
     );
 }
+
+#[test]
+fn mysql8_dump_with_gtids_and_0900_collations_restores_into_mariadb() {
+    let t = TestEnv::new("mysql8", 14);
+    let dir = t.subdir("dumps");
+    let fixture = std::fs::read(repo().join("tests/fixtures/mysql80-gtid.sql")).unwrap();
+    std::fs::write(dir.join("eu1_fulldump_20240617_211713.sql"), &fixture).unwrap();
+    std::fs::write(
+        dir.join("eu2_fulldump_20240617_211713.sql.gz"),
+        gzip(&fixture),
+    )
+    .unwrap();
+    let out = t.run(&["up", "--dumps", "dumps"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    for world in ["eu1", "eu2"] {
+        let got = t.sql(
+            world,
+            "SELECT HEX(avatar), name FROM game.player ORDER BY id",
+        );
+        let lines: Vec<&str> = got.lines().skip(1).collect();
+        assert_eq!(lines.len(), 3, "{world}: {got}");
+        assert_eq!(lines[0], "000A0D5C27221A\tAnn", "{world}");
+        assert_eq!(lines[1], "NULL\tBjörn 🐉", "{world}");
+        assert_eq!(
+            lines[2], "6F6B\tutf8mb4_0900_ai_ci",
+            "{world}: row data is never rewritten"
+        );
+        let guilds = t.sql(world, "SELECT name FROM game.guild ORDER BY id");
+        assert!(
+            guilds.contains("Night's Watch") && guilds.contains("semi;colon"),
+            "{guilds}"
+        );
+        let top = t.sql(world, "CALL game.top_player()");
+        assert_eq!(top.lines().nth(1), Some("Ann"), "{world}: {top}");
+    }
+}

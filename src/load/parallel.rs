@@ -25,7 +25,7 @@ use mysql_async::Conn;
 
 use super::reader::{spawn_reader, Counters, Range};
 use super::{
-    execute, open_session, quote_ident, snippet, use_default_db, Ledger, RestoreOptions,
+    execute, open_session, quote_ident, snippet, use_default_db, Compat, Ledger, RestoreOptions,
     StatementError,
 };
 use crate::db::Target;
@@ -105,6 +105,7 @@ pub(super) async fn restore(
 
     // 2. Schema, holding back triggers and secondary indexes.
     let mut conn = open_session(target).await?;
+    let compat = Compat::detect(&mut conn).await?;
     let mut triggers = Vec::new();
     let mut indexes: HashMap<(String, String), String> = HashMap::new();
     let mut sets_seen = 0usize;
@@ -136,12 +137,12 @@ pub(super) async fn restore(
                     sql: create,
                     ..stmt.clone()
                 };
-                execute(&mut conn, &short).await?;
+                execute(&mut conn, &short, compat).await?;
                 indexes.insert((db, table.clone()), add);
                 continue;
             }
         }
-        execute(&mut conn, &stmt).await?;
+        execute(&mut conn, &stmt, compat).await?;
     }
 
     phase("schema");
@@ -171,6 +172,7 @@ pub(super) async fn restore(
                 &indexes,
                 &sets,
                 options.load_data,
+                compat,
                 |n| {
                     let d = done.fetch_add(n, Ordering::Relaxed) + n;
                     let shown =
@@ -204,7 +206,7 @@ pub(super) async fn restore(
         let mut current_db: Option<String> = None;
         for t in triggers {
             for s in &sets[applied..t.sets_before.min(sets.len())] {
-                execute(&mut c, s).await?;
+                execute(&mut c, s, compat).await?;
             }
             applied = applied.max(t.sets_before);
             if t.db != current_db {
@@ -213,7 +215,7 @@ pub(super) async fn restore(
                 }
                 current_db = t.db.clone();
             }
-            execute(&mut c, &t.stmt).await?;
+            execute(&mut c, &t.stmt, compat).await?;
         }
         c.disconnect().await.ok();
     }
@@ -374,6 +376,7 @@ async fn load_tables(
     tables: &[(TableData, Option<String>)],
     sets: &[Statement],
     load_data: bool,
+    compat: Compat,
     mut progress: impl FnMut(u64),
     failed: &AtomicBool,
 ) -> Result<()> {
@@ -412,7 +415,7 @@ async fn load_tables(
                 }
                 let t = &tables[i].0;
                 for s in &sets[applied.min(sets.len())..t.sets_before.min(sets.len())] {
-                    execute(&mut conn, s).await?;
+                    execute(&mut conn, s, compat).await?;
                 }
                 applied = applied.max(t.sets_before);
                 if current_db.as_deref() != Some(t.db.as_str()) {
@@ -430,7 +433,7 @@ async fn load_tables(
             };
             match converted {
                 Some(rows) => load_rows(&mut conn, &tables[i].0.table, rows, &stmt).await?,
-                None => execute(&mut conn, &stmt).await?,
+                None => execute(&mut conn, &stmt, compat).await?,
             }
             progress(stmt.sql.len() as u64);
         }
