@@ -70,7 +70,7 @@ fn render(env: &str, worlds: &[World]) -> String {
             Some(r) => (
                 r.total_rows().to_string(),
                 match r.seconds {
-                    Some(s) => format!("{:.1} s, {}", s, human_bytes(r.size_bytes)),
+                    Some(s) => format!("{:.1} s, {} of SQL", s, human_bytes(r.sql_bytes)),
                     None => format!("since {}", r.started),
                 },
             ),
