@@ -93,6 +93,17 @@ async fn bring_up(
     password: &str,
 ) -> Result<i32> {
     let env_dir = EnvDir::new(config.env_dir());
+    for c in existing {
+        if !planned.iter().any(|w| w.world == c.world) {
+            eprintln!(
+                "note: world {} is not in this plan and keeps its dump {} ({}); \
+                 remove it with `worlds down` and run `up` again if the environment must match",
+                c.world,
+                c.dump,
+                c.dump_timestamp.replace('T', " ")
+            );
+        }
+    }
     let mut actions = Vec::new();
     for w in planned {
         let action = match existing.iter().find(|c| c.world == w.world) {

@@ -38,7 +38,7 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 impl Progress {
     /// `worlds`: name, compressed size, counters the reader updates.
     pub fn new(worlds: Vec<(String, u64, Arc<Counters>)>) -> Progress {
-        let tty = std::io::stderr().is_terminal();
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         let multi = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         let width = worlds.iter().map(|w| w.0.len()).max().unwrap_or(5);
         let style = ProgressStyle::with_template(&format!(
