@@ -49,6 +49,8 @@ pub struct World {
 }
 
 impl World {
+    /// The world's name (`host1`), not the container's.
+    #[allow(clippy::misnamed_getters)]
     pub fn name(&self) -> &str {
         &self.container.world
     }

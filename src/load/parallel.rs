@@ -353,7 +353,7 @@ fn is_harmless_other(sql: &[u8]) -> bool {
 fn assign(tables: &[TableData], jobs: usize) -> Vec<Vec<TableData>> {
     let jobs = jobs.max(1).min(tables.len().max(1));
     let mut order: Vec<&TableData> = tables.iter().collect();
-    order.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    order.sort_by_key(|t| std::cmp::Reverse(t.bytes));
     let mut bins: Vec<(u64, Vec<TableData>)> = vec![(0, Vec::new()); jobs];
     for t in order {
         if let Some(bin) = bins.iter_mut().min_by_key(|b| b.0) {
@@ -370,6 +370,7 @@ fn assign(tables: &[TableData], jobs: usize) -> Vec<Vec<TableData>> {
 }
 
 /// One worker: load its tables' INSERTs, then add their deferred indexes.
+#[allow(clippy::too_many_arguments)]
 async fn load_tables(
     target: &Target,
     path: &Path,

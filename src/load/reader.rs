@@ -2,7 +2,7 @@
 //! of statements to the async side through a bounded channel (bounded memory).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ pub fn spawn_reader(
 }
 
 fn read_dump(
-    path: &PathBuf,
+    path: &Path,
     ranges: &[Range],
     counters: &Counters,
     tx: &mpsc::Sender<Batch>,

@@ -259,7 +259,7 @@ fn skip_comment(s: &[u8], p: usize) -> Option<usize> {
     match s.get(p)? {
         b'#' => Some(line_end(s, p)),
         b'-' if s.get(p + 1) == Some(&b'-')
-            && s.get(p + 2).map_or(true, |&c| c <= b' ' || c == 0x7f) =>
+            && s.get(p + 2).is_none_or(|&c| c <= b' ' || c == 0x7f) =>
         {
             Some(line_end(s, p))
         }
@@ -469,7 +469,7 @@ impl<'a> Lexer<'a> {
                 _ if is_ws(b) => self.pos += 1,
                 b'#' => self.pos = line_end(s, p),
                 b'-' if s.get(p + 1) == Some(&b'-')
-                    && s.get(p + 2).map_or(true, |&c| c <= b' ' || c == 0x7f) =>
+                    && s.get(p + 2).is_none_or(|&c| c <= b' ' || c == 0x7f) =>
                 {
                     self.pos = line_end(s, p)
                 }
