@@ -110,6 +110,11 @@ pub(super) async fn restore(
     let mut indexes: HashMap<(String, String), String> = HashMap::new();
     let mut sets_seen = 0usize;
     let mut created_default = false;
+    // Tables other tables' foreign keys point at keep their indexes from the start.
+    let referenced: std::collections::HashSet<String> = kept
+        .iter()
+        .flat_map(|(stmt, _, _)| referenced_tables(&stmt.sql))
+        .collect();
     for (stmt, kind, db) in kept {
         match &kind {
             Kind::Set => sets_seen += 1,
@@ -130,7 +135,13 @@ pub(super) async fn restore(
             use_default_db(&mut conn, &options.default_db).await?;
             created_default = true;
         }
-        if let (Kind::CreateTable { table }, true) = (&kind, options.defer_indexes) {
+        let defer = match &kind {
+            Kind::CreateTable { table } => {
+                options.defer_indexes && !referenced.contains(table.as_str())
+            }
+            _ => false,
+        };
+        if let (Kind::CreateTable { table }, true) = (&kind, defer) {
             if let Some((create, add)) = split_secondary_indexes(&stmt.sql) {
                 let db = db.clone().unwrap_or_default();
                 let short = Statement {
@@ -560,6 +571,24 @@ async fn alter(conn: &mut Conn, db: &str, table: &str, add: &str) -> Result<()> 
     })
 }
 
+/// Tables named after `REFERENCES` in a statement.
+fn referenced_tables(sql: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(sql);
+    let upper = text.to_ascii_uppercase();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = upper[from..].find("REFERENCES ") {
+        let rest = text[from + i + "REFERENCES ".len()..].trim_start();
+        // `db`.`t` or `t`: the last quoted part before the column list.
+        let target = rest.split('(').next().unwrap_or("");
+        if let Some(name) = target.trim().rsplit('.').next() {
+            out.push(name.trim().trim_matches('`').replace("``", "`"));
+        }
+        from += i + 1;
+    }
+    out
+}
+
 /// Take the plain secondary indexes (`KEY ...`/`INDEX ...` lines) out of a mysqldump
 /// `CREATE TABLE`: returns the shorter statement and `ADD KEY ..., ADD KEY ...`.
 /// None when there is nothing to defer or the table has foreign keys.
@@ -573,11 +602,25 @@ fn split_secondary_indexes(sql: &[u8]) -> Option<(Vec<u8>, String)> {
     if upper.contains("FOREIGN KEY") || upper.contains("REFERENCES") {
         return None;
     }
+    // A key that starts with the AUTO_INCREMENT column must exist when the table is created.
+    let auto_column: Option<&str> = lines.iter().find_map(|l| {
+        let t = l.trim_start();
+        let rest = t.strip_prefix('`')?;
+        let name = &rest[..rest.find('`')?];
+        t.to_ascii_uppercase()
+            .contains(" AUTO_INCREMENT")
+            .then_some(name)
+    });
     let mut keep = Vec::with_capacity(lines.len());
     let mut keys = Vec::new();
     for line in &lines {
         let t = line.trim_start();
-        if t.starts_with("KEY `") || t.starts_with("INDEX `") {
+        let first_column = t
+            .split_once('(')
+            .map(|(_, cols)| cols.trim_start_matches('`'))
+            .and_then(|cols| cols.split(['`', ',', '(', ')']).next());
+        let needed = auto_column.is_some() && first_column == auto_column;
+        if (t.starts_with("KEY `") || t.starts_with("INDEX `")) && !needed {
             keys.push(t.trim_end().trim_end_matches(',').to_string());
         } else {
             keep.push(line.to_string());
@@ -619,6 +662,21 @@ mod tests {
             add,
             "ADD KEY `idx_player` (`player_id`), ADD KEY `idx_both` (`player_id`,`id`)"
         );
+    }
+
+    #[test]
+    fn the_key_of_an_auto_increment_column_stays() {
+        let sql = "CREATE TABLE `t` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  `a` int,\n  KEY `id` (`id`),\n  KEY `k_a` (`a`)\n) ENGINE=InnoDB";
+        let (create, add) = split_secondary_indexes(sql.as_bytes()).unwrap();
+        let create = String::from_utf8(create).unwrap();
+        assert!(create.contains("KEY `id` (`id`)\n)"), "{create}");
+        assert_eq!(add, "ADD KEY `k_a` (`a`)");
+    }
+
+    #[test]
+    fn referenced_tables_are_found() {
+        let sql = b"CREATE TABLE `c` (\n  `p` int,\n  CONSTRAINT `f` FOREIGN KEY (`p`) REFERENCES `parent` (`id`),\n  CONSTRAINT `g` FOREIGN KEY (`p`) REFERENCES `db`.`other` (`id`)\n)";
+        assert_eq!(referenced_tables(sql), vec!["parent", "other"]);
     }
 
     #[test]
