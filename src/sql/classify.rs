@@ -329,7 +329,19 @@ pub fn rewrite_definer(sql: &[u8]) -> Cow<'_, [u8]> {
     let mut copied = 0;
     let mut lx = Lexer::new(sql);
     while let Some(t) = lx.next_token() {
-        if t.kind != Tok::Word || !kw(&sql[t.start..t.end], "DEFINER") {
+        if t.kind != Tok::Word {
+            continue;
+        }
+        let word = &sql[t.start..t.end];
+        // The clause stands before the object; past it is the body, where `definer`
+        // may be a column or a variable.
+        if ["VIEW", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"]
+            .iter()
+            .any(|k| kw(word, k))
+        {
+            break;
+        }
+        if !kw(word, "DEFINER") {
             continue;
         }
         let eq = skip_ws(sql, t.end);
@@ -742,6 +754,19 @@ mod tests {
     }
 
     #[test]
+    fn definer_in_a_body_is_not_rewritten() {
+        let sql = b"CREATE DEFINER=`ops`@`%` PROCEDURE `p`() BEGIN SELECT * FROM docs WHERE definer = 'bob'; END";
+        let out = rewrite_definer(sql);
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("CREATE DEFINER=CURRENT_USER PROCEDURE"), "{text}");
+        assert!(text.contains("WHERE definer = 'bob'"), "{text}");
+        let trg = b"/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t BEFORE INSERT ON docs FOR EACH ROW SET NEW.definer = 'system' */";
+        let text = String::from_utf8_lossy(&rewrite_definer(trg)).into_owned();
+        assert!(text.contains("DEFINER=CURRENT_USER"), "{text}");
+        assert!(text.contains("NEW.definer = 'system'"), "{text}");
+    }
+
+    #[test]
     fn leading_words_see_through_conditional_comments() {
         assert_eq!(
             leading_words(b"/*!50001 DROP VIEW IF EXISTS `v`*/", 3),
@@ -1101,7 +1126,11 @@ mod tests {
     fn rewrite_definer_multiple_and_lowercase() {
         assert_eq!(
             rw("/*!50003 CREATE*/ /*!50017 definer=`a`@`b`*/ /*!50003 TRIGGER t BEFORE INSERT ON p FOR EACH ROW BEGIN END */ /* DEFINER=`c`@`d` */ DEFINER = 'e'@'f'"),
-            "/*!50003 CREATE*/ /*!50017 DEFINER=CURRENT_USER*/ /*!50003 TRIGGER t BEFORE INSERT ON p FOR EACH ROW BEGIN END */ /* DEFINER=`c`@`d` */ DEFINER=CURRENT_USER"
+            "/*!50003 CREATE*/ /*!50017 DEFINER=CURRENT_USER*/ /*!50003 TRIGGER t BEFORE INSERT ON p FOR EACH ROW BEGIN END */ /* DEFINER=`c`@`d` */ DEFINER = 'e'@'f'"
+        );
+        assert_eq!(
+            rw("CREATE definer = 'e'@'f' SQL SECURITY DEFINER VIEW v AS SELECT 1"),
+            "CREATE DEFINER=CURRENT_USER SQL SECURITY DEFINER VIEW v AS SELECT 1"
         );
     }
 
