@@ -107,7 +107,7 @@ async fn bring_up(
     let mut actions = Vec::new();
     for w in planned {
         let action = match existing.iter().find(|c| c.world == w.world) {
-            Some(c) if c.dump == w.dump.file_name && c.running => {
+            Some(c) if same_dump(c, w) && c.running => {
                 let restored = env_dir
                     .read_record(&w.world)
                     .map(|r| r.outcome == Outcome::Ready)
@@ -307,6 +307,14 @@ fn default_jobs(worlds: usize) -> usize {
         .map(|n| n.get())
         .unwrap_or(2);
     cpus.div_ceil(worlds.max(1)).clamp(1, 8)
+}
+
+/// Does the container hold this very dump file (name, folder and size)?
+fn same_dump(c: &WorldContainer, w: &PlannedWorld) -> bool {
+    let path = std::path::absolute(&w.dump.path).unwrap_or_else(|_| w.dump.path.clone());
+    c.dump == w.dump.file_name
+        && c.dump_path == path.display().to_string()
+        && c.dump_size == w.dump.size
 }
 
 fn new_record(config: &Config, w: &PlannedWorld, pid: u32) -> RestoreRecord {

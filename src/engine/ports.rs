@@ -15,26 +15,47 @@ pub fn is_port_taken(port: u16) -> bool {
     TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)).is_err()
 }
 
-/// Choose ports for `count` worlds starting at `base`, skipping ports that other worlds
-/// have claimed (`claimed`) and ports something else listens on (`taken`).
+/// Choose ports for `count` worlds starting at `base`: world i gets `base + i` when that
+/// port is free; the worlds whose port is claimed by another world (`claimed`) or used by
+/// something else (`taken`) get the free ports after the range, so one busy port moves
+/// one world, not all that follow it.
 pub fn allocate_ports(
     base: u16,
     count: usize,
     claimed: &HashSet<u16>,
     taken: impl Fn(u16) -> bool,
 ) -> Option<Vec<PortChoice>> {
+    let wanted: Vec<u16> = (0..count)
+        .map(|i| base.checked_add(u16::try_from(i).ok()?))
+        .collect::<Option<_>>()?;
     let mut used: HashSet<u16> = claimed.clone();
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count {
-        let wanted = base.checked_add(u16::try_from(i).ok()?)?;
-        let mut port = wanted;
-        while used.contains(&port) || taken(port) {
-            port = port.checked_add(1)?;
+    let mut chosen: Vec<Option<u16>> = wanted
+        .iter()
+        .map(|&p| (!used.contains(&p) && !taken(p)).then_some(p))
+        .collect();
+    used.extend(chosen.iter().flatten());
+    used.extend(wanted.iter());
+    let mut next = wanted.last().copied().unwrap_or(base);
+    for slot in chosen.iter_mut().filter(|c| c.is_none()) {
+        loop {
+            next = next.checked_add(1)?;
+            if !used.contains(&next) && !taken(next) {
+                break;
+            }
         }
-        used.insert(port);
-        out.push(PortChoice { wanted, port });
+        used.insert(next);
+        *slot = Some(next);
     }
-    Some(out)
+    Some(
+        wanted
+            .into_iter()
+            .zip(chosen)
+            .map(|(wanted, port)| PortChoice {
+                wanted,
+                port: port.unwrap_or(wanted),
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -54,7 +75,8 @@ mod tests {
         let claimed = HashSet::from([33061]);
         let got = allocate_ports(33061, 3, &claimed, |p| p == 33063).unwrap();
         let ports: Vec<u16> = got.iter().map(|c| c.port).collect();
-        assert_eq!(ports, vec![33062, 33064, 33065]);
+        // Only the two blocked worlds move; host2 keeps its port.
+        assert_eq!(ports, vec![33064, 33062, 33065]);
         assert_eq!(got[0].wanted, 33061);
     }
 

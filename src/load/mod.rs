@@ -144,6 +144,13 @@ pub async fn open_session(target: &Target) -> Result<Conn> {
     Ok(conn)
 }
 
+/// Make `db` exist: a dump made with `--no-create-db` still says `USE db`.
+pub async fn create_database(conn: &mut Conn, db: &str) -> Result<()> {
+    conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(db)))
+        .await?;
+    Ok(())
+}
+
 /// Make `db` exist and be the connection's current database.
 pub async fn use_default_db(conn: &mut Conn, db: &str) -> Result<()> {
     let q = quote_ident(db);
@@ -298,6 +305,9 @@ async fn serial(
                 use_default_db(&mut conn, &options.default_db).await?;
                 ledger.current_db = Some(options.default_db.clone());
                 ledger.default_db_created = true;
+            }
+            if let Kind::Use { db } = &kind {
+                create_database(&mut conn, db).await?;
             }
             execute(&mut conn, stmt, compat).await?;
             ledger.note(&kind);

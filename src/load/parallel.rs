@@ -25,8 +25,8 @@ use mysql_async::Conn;
 
 use super::reader::{spawn_reader, Counters, Range};
 use super::{
-    execute, open_session, quote_ident, snippet, use_default_db, Compat, Ledger, RestoreOptions,
-    StatementError,
+    create_database, execute, open_session, quote_ident, use_default_db, Compat, Ledger,
+    RestoreOptions,
 };
 use crate::db::Target;
 use crate::sql::{classify, insert_to_load_rows, leading_words, Kind, LoadRows, Statement};
@@ -152,6 +152,9 @@ pub(super) async fn restore(
                 indexes.insert((db, table.clone()), add);
                 continue;
             }
+        }
+        if let Kind::Use { db } = &kind {
+            create_database(&mut conn, db).await?;
         }
         execute(&mut conn, &stmt, compat).await?;
     }
@@ -310,6 +313,12 @@ async fn scan(path: &Path, options: &RestoreOptions, sql_bytes: &AtomicU64) -> R
                         stmt.line
                     ));
                 }
+                Kind::Use { db: used } if is_system_db(used) => {
+                    s.serial_reason = Some(format!(
+                        "line {}: the dump restores the `{used}` system database",
+                        stmt.line
+                    ));
+                }
                 Kind::Set => {
                     s.sets.push(stmt.clone());
                     kept_bytes += stmt.sql.len();
@@ -344,6 +353,13 @@ fn is_keys_toggle(sql: &[u8]) -> bool {
     text.ends_with("DISABLE KEYS") || text.ends_with("ENABLE KEYS")
 }
 
+/// Databases the server keeps itself.
+pub(super) fn is_system_db(db: &str) -> bool {
+    ["mysql", "sys", "performance_schema", "information_schema"]
+        .iter()
+        .any(|s| db.eq_ignore_ascii_case(s))
+}
+
 /// Statements of kind Other that a dump writes and that do not touch table data.
 fn is_harmless_other(sql: &[u8]) -> bool {
     let w = leading_words(sql, 2);
@@ -352,8 +368,17 @@ fn is_harmless_other(sql: &[u8]) -> bool {
         w.as_slice(),
         [
             "DROP",
-            "VIEW" | "PROCEDURE" | "FUNCTION" | "EVENT" | "TRIGGER" | "DATABASE" | "SCHEMA"
-        ] | ["COMMIT"]
+            "VIEW"
+                | "PROCEDURE"
+                | "FUNCTION"
+                | "EVENT"
+                | "TRIGGER"
+                | "DATABASE"
+                | "SCHEMA"
+                | "SEQUENCE"
+        ] | ["CREATE", "SEQUENCE"]
+            | ["SELECT" | "DO", "SETVAL"]
+            | ["COMMIT"]
             | ["START", "TRANSACTION"]
             | ["BEGIN"]
     )
@@ -439,12 +464,16 @@ async fn load_tables(
                 current = Some(i);
             }
             let converted = if as_load_data {
-                insert_to_load_rows(&stmt.sql)
+                insert_to_load_rows(&stmt.sql).filter(|r| r.rows >= LOAD_DATA_MIN_ROWS)
             } else {
                 None
             };
             match converted {
-                Some(rows) => load_rows(&mut conn, &tables[i].0.table, rows, &stmt).await?,
+                Some(rows) => {
+                    // After a fallback the rest of the table goes as INSERTs too.
+                    as_load_data =
+                        load_rows(&mut conn, &tables[i].0.table, rows, &stmt, compat).await?;
+                }
                 None => execute(&mut conn, &stmt, compat).await?,
             }
             progress(stmt.sql.len() as u64);
@@ -457,10 +486,10 @@ async fn load_tables(
     Ok(())
 }
 
-/// Can this table's INSERTs become LOAD DATA with the exact same result? Only when every
-/// text column uses the session's client character set (the rows go in without conversion)
-/// and no column needs a conversion LOAD DATA does differently (JSON, spatial, BIT,
-/// generated or invisible columns).
+/// Can this table's INSERTs become LOAD DATA with the exact same result? Only InnoDB tables
+/// (a refused batch is rolled back and redone as INSERT), whose text columns use the
+/// session's client character set (the rows go in without conversion), and whose columns
+/// are all of the plain types LOAD DATA reads exactly like INSERT does.
 async fn load_data_fits(conn: &mut Conn, db: &str, table: &str) -> Result<bool> {
     let client: Option<String> = conn.query_first("SELECT @@character_set_client").await?;
     let normalize = |cs: &str| match cs {
@@ -468,6 +497,15 @@ async fn load_data_fits(conn: &mut Conn, db: &str, table: &str) -> Result<bool> 
         other => other.to_string(),
     };
     let client = normalize(&client.unwrap_or_default());
+    let engine: Option<String> = conn
+        .exec_first(
+            "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (db, table),
+        )
+        .await?;
+    if !engine.is_some_and(|e| e.eq_ignore_ascii_case("InnoDB")) {
+        return Ok(false);
+    }
     let columns: Vec<(Option<String>, String, String)> = conn
         .exec(
             "SELECT CHARACTER_SET_NAME, DATA_TYPE, EXTRA FROM information_schema.COLUMNS \
@@ -480,19 +518,37 @@ async fn load_data_fits(conn: &mut Conn, db: &str, table: &str) -> Result<bool> 
     }
     Ok(columns.iter().all(|(charset, data_type, extra)| {
         let charset_ok = charset.as_deref().is_none_or(|cs| normalize(cs) == client);
-        let type_ok = !matches!(
+        let type_ok = matches!(
             data_type.to_ascii_lowercase().as_str(),
-            "json"
-                | "bit"
-                | "geometry"
-                | "point"
-                | "linestring"
-                | "polygon"
-                | "multipoint"
-                | "multilinestring"
-                | "multipolygon"
-                | "geometrycollection"
-                | "geomcollection"
+            "tinyint"
+                | "smallint"
+                | "mediumint"
+                | "int"
+                | "integer"
+                | "bigint"
+                | "decimal"
+                | "numeric"
+                | "float"
+                | "double"
+                | "char"
+                | "varchar"
+                | "tinytext"
+                | "text"
+                | "mediumtext"
+                | "longtext"
+                | "binary"
+                | "varbinary"
+                | "tinyblob"
+                | "blob"
+                | "mediumblob"
+                | "longblob"
+                | "date"
+                | "datetime"
+                | "timestamp"
+                | "time"
+                | "year"
+                | "enum"
+                | "set"
         );
         let extra = extra.to_ascii_uppercase();
         let extra_ok = !(extra.contains("GENERATED")
@@ -504,8 +560,20 @@ async fn load_data_fits(conn: &mut Conn, db: &str, table: &str) -> Result<bool> 
     }))
 }
 
-/// Load one INSERT's rows with LOAD DATA LOCAL; every row must arrive without a warning.
-async fn load_rows(conn: &mut Conn, table: &str, rows: LoadRows, stmt: &Statement) -> Result<()> {
+/// Statements with fewer rows than this are executed as they are: one LOAD DATA per row
+/// (`--skip-extended-insert` dumps) costs more than the INSERT.
+const LOAD_DATA_MIN_ROWS: u64 = 16;
+
+/// Load one INSERT's rows with LOAD DATA LOCAL in a transaction. If the server stores
+/// anything differently (a warning, a missing row), the transaction is rolled back and the
+/// INSERT runs as the dump wrote it. Returns false when it fell back.
+async fn load_rows(
+    conn: &mut Conn,
+    table: &str,
+    rows: LoadRows,
+    stmt: &Statement,
+    compat: Compat,
+) -> Result<bool> {
     let expected = rows.rows;
     let data = bytes::Bytes::from(rows.data);
     conn.set_infile_handler(async move { Ok(futures::stream::iter([Ok(data)]).boxed()) });
@@ -518,30 +586,16 @@ async fn load_rows(conn: &mut Conn, table: &str, rows: LoadRows, stmt: &Statemen
             .map(String::from_utf8_lossy)
             .unwrap_or_default()
     );
-    let failure = |server: String| StatementError {
-        line: stmt.line,
-        offset: stmt.offset,
-        snippet: snippet(&stmt.sql),
-        server,
-    };
-    conn.query_drop(&sql)
-        .await
-        .map_err(|e| failure(format!("{e} (loading the rows with LOAD DATA)")))?;
-    let (loaded, warnings) = (conn.affected_rows(), conn.get_warnings());
-    if loaded != expected || warnings > 0 {
-        let shown: Vec<(String, u32, String)> = conn
-            .query("SHOW WARNINGS LIMIT 3")
-            .await
-            .unwrap_or_default();
-        let shown: Vec<String> = shown.into_iter().map(|(_, _, m)| m).collect();
-        return Err(failure(format!(
-            "LOAD DATA of these rows stored {loaded} of {expected} rows with {warnings} warnings \
-             ({}); set `load_data: false` in worlds.yaml to restore with the dump's INSERTs",
-            shown.join("; ")
-        ))
-        .into());
+    conn.query_drop("START TRANSACTION").await?;
+    let loaded = conn.query_drop(&sql).await;
+    let exact = loaded.is_ok() && conn.affected_rows() == expected && conn.get_warnings() == 0;
+    if exact {
+        conn.query_drop("COMMIT").await?;
+        return Ok(true);
     }
-    Ok(())
+    conn.query_drop("ROLLBACK").await?;
+    execute(conn, stmt, compat).await?;
+    Ok(false)
 }
 
 async fn finish_table(conn: &mut Conn, (t, add): &(TableData, Option<String>)) -> Result<()> {

@@ -79,7 +79,9 @@ pub fn open_dump(
         None
     };
     if let Some(named) = named {
-        if named != compression {
+        // A file in another known format is read as what it is; only unknown content
+        // under a compressed name is refused.
+        if named != compression && compression == Compression::Plain {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
@@ -176,6 +178,12 @@ mod tests {
         let data = gz(&vec![b'x'; 100_000]);
         let cut = &data[..data.len() / 2];
         assert!(read_all(&temp("d.sql.gz", cut)).is_err());
+    }
+
+    #[test]
+    fn content_decides_between_known_formats() {
+        let z = zstd::encode_all(&b"SELECT 6;"[..], 3).unwrap();
+        assert_eq!(read_all(&temp("f.sql.gz", &z)).unwrap(), b"SELECT 6;");
     }
 
     #[test]

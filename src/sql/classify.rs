@@ -758,7 +758,10 @@ mod tests {
         let sql = b"CREATE DEFINER=`ops`@`%` PROCEDURE `p`() BEGIN SELECT * FROM docs WHERE definer = 'bob'; END";
         let out = rewrite_definer(sql);
         let text = String::from_utf8_lossy(&out);
-        assert!(text.starts_with("CREATE DEFINER=CURRENT_USER PROCEDURE"), "{text}");
+        assert!(
+            text.starts_with("CREATE DEFINER=CURRENT_USER PROCEDURE"),
+            "{text}"
+        );
         assert!(text.contains("WHERE definer = 'bob'"), "{text}");
         let trg = b"/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t BEFORE INSERT ON docs FOR EACH ROW SET NEW.definer = 'system' */";
         let text = String::from_utf8_lossy(&rewrite_definer(trg)).into_owned();
