@@ -74,6 +74,43 @@ fn mysql_stdin(port: u16, password: &str, sql: &str) {
     assert!(out.status.success(), "source SQL failed: {}", stderr(&out));
 }
 
+/// A world started without a restore and filled with SQL, to dump with the real mariadb-dump.
+struct Source {
+    container: String,
+    password: String,
+}
+
+impl Source {
+    fn start(t: &TestEnv, sql: &str) -> Source {
+        t.ok(&[
+            "up",
+            "--dumps",
+            repo().join("dumps").to_str().unwrap(),
+            "--hosts",
+            "host1",
+            "--no-restore",
+        ]);
+        let (password, port) = t.creds("host1");
+        mysql_stdin(port, &password, sql);
+        Source {
+            container: format!("worlds-{}-host1", t.env),
+            password,
+        }
+    }
+
+    fn dump(&self, args: &[&str]) -> Vec<u8> {
+        let out = Command::new("docker")
+            .args(["exec", "-e"])
+            .arg(format!("MYSQL_PWD={}", self.password))
+            .args([self.container.as_str(), "mariadb-dump", "-uroot"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "mariadb-dump: {}", stderr(&out));
+        out.stdout
+    }
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).unwrap();
@@ -112,35 +149,9 @@ fn checksums(t: &TestEnv, world: &str, db: &str) -> Vec<String> {
 fn mariadb_dump_output_restores_identically() {
     let t = TestEnv::new("fidelity", 8);
     // The source: a world started without a restore, filled with SQL.
-    t.ok(&[
-        "up",
-        "--dumps",
-        repo().join("dumps").to_str().unwrap(),
-        "--hosts",
-        "host1",
-        "--no-restore",
-    ]);
-    let (pw, port) = t.creds("host1");
-    mysql_stdin(port, &pw, SOURCE_SQL);
-    let container = format!("worlds-{}-host1", t.env);
-    let dump = |args: &[&str]| -> Vec<u8> {
-        let out = Command::new("docker")
-            .args([
-                "exec",
-                "-e",
-                &format!("MYSQL_PWD={pw}"),
-                &container,
-                "mariadb-dump",
-                "-uroot",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "mariadb-dump: {}", stderr(&out));
-        out.stdout
-    };
-    let with_db = dump(&["--routines", "--triggers", "--events", "--databases", "src"]);
-    let without_db = dump(&["--routines", "--triggers", "--events", "src"]);
+    let source = Source::start(&t, SOURCE_SQL);
+    let with_db = source.dump(&["--routines", "--triggers", "--events", "--databases", "src"]);
+    let without_db = source.dump(&["--routines", "--triggers", "--events", "src"]);
     assert!(with_db.starts_with(b"/*M!999999\\- enable the sandbox mode */"));
 
     let dir = t.subdir("dumps");
@@ -440,42 +451,16 @@ DELIMITER ;
 #[test]
 fn typed_columns_definer_columns_and_sequences_restore_exactly() {
     let t = TestEnv::new("edge", 15);
-    t.ok(&[
-        "up",
-        "--dumps",
-        repo().join("dumps").to_str().unwrap(),
-        "--hosts",
-        "host1",
-        "--no-restore",
-    ]);
-    let (pw, port) = t.creds("host1");
-    mysql_stdin(port, &pw, EDGE_SQL);
+    let source = Source::start(&t, EDGE_SQL);
     t.sql("host1", "SELECT NEXTVAL(edge.ticket)");
-    let container = format!("worlds-{}-host1", t.env);
-    let dump = |args: &[&str]| -> Vec<u8> {
-        let out = Command::new("docker")
-            .args([
-                "exec",
-                "-e",
-                &format!("MYSQL_PWD={pw}"),
-                &container,
-                "mariadb-dump",
-                "-uroot",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "mariadb-dump: {}", stderr(&out));
-        out.stdout
-    };
     let dir = t.subdir("dumps");
-    let full = dump(&["--routines", "--databases", "edge"]);
+    let full = source.dump(&["--routines", "--databases", "edge"]);
     std::fs::write(
         dir.join("edgea_fulldump_20240101_000000.sql.gz"),
         gzip(&full),
     )
     .unwrap();
-    let no_create = dump(&["--routines", "--no-create-db", "--databases", "edge"]);
+    let no_create = source.dump(&["--routines", "--no-create-db", "--databases", "edge"]);
     std::fs::write(
         dir.join("edgeb_fulldump_20240101_000000.sql.gz"),
         gzip(&no_create),
