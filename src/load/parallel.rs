@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
@@ -164,14 +164,12 @@ pub(super) async fn restore(
     let total: u64 = tables.iter().map(|t| t.bytes).sum::<u64>().max(1);
     let done = Arc::new(AtomicU64::new(0));
     let file_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let failed = Arc::new(AtomicBool::new(false));
     let sets = Arc::new(sets);
     let plan = assign(&tables, options.jobs);
     let workers = plan.into_iter().filter(|p| !p.is_empty()).map(|mine| {
         let sets = sets.clone();
         let done = done.clone();
         let counters = counters.clone();
-        let failed = failed.clone();
         let indexes: Vec<(TableData, Option<String>)> = mine
             .into_iter()
             .map(|t| {
@@ -179,8 +177,9 @@ pub(super) async fn restore(
                 (t, add)
             })
             .collect();
+        // try_join_all drops the other workers at the first error; their readers stop.
         async move {
-            let r = load_tables(
+            load_tables(
                 target,
                 path,
                 &indexes,
@@ -195,13 +194,8 @@ pub(super) async fn restore(
                         .file_bytes
                         .store(u64::try_from(shown).unwrap_or(file_size), Ordering::Relaxed);
                 },
-                &failed,
             )
-            .await;
-            if r.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-            r
+            .await
         }
     });
     try_join_all(workers).await?;
@@ -406,7 +400,6 @@ fn assign(tables: &[TableData], jobs: usize) -> Vec<Vec<TableData>> {
 }
 
 /// One worker: load its tables' INSERTs, then add their deferred indexes.
-#[allow(clippy::too_many_arguments)]
 async fn load_tables(
     target: &Target,
     path: &Path,
@@ -415,7 +408,6 @@ async fn load_tables(
     load_data: bool,
     compat: Compat,
     mut progress: impl FnMut(u64),
-    failed: &AtomicBool,
 ) -> Result<()> {
     let mut conn = open_session(target).await?;
     let mut as_load_data = false;
@@ -432,9 +424,6 @@ async fn load_tables(
     let mut current: Option<usize> = None;
     let mut current_db: Option<String> = None;
     while let Some(batch) = rx.recv().await {
-        if failed.load(Ordering::Relaxed) {
-            return Ok(());
-        }
         let batch = batch.map_err(|e| anyhow!(e.message))?;
         for stmt in batch {
             let Kind::Insert { table, .. } = classify(&stmt.sql) else {
