@@ -2,9 +2,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{client, mysql, repo, stderr, stdout, TestEnv};
+use common::{host_network_client, image_of, repo, stderr, stdout, TestEnv};
 
 #[test]
 fn sample_dumps_up_status_env_connect_down() {
@@ -53,7 +51,27 @@ fn sample_dumps_up_status_env_connect_down() {
     let pw = first["password"].as_str().unwrap();
     assert!(pw.len() >= 16, "weak password {pw:?}");
     let port = first["port"].as_u64().unwrap() as u16;
-    let rows = mysql(port, pw, "SELECT COUNT(*) FROM game.player");
+    // The client of the worlds image, on the host's network: no client needed on the host.
+    let image = image_of(worlds[0]["container"].as_str().unwrap());
+    let out = host_network_client(
+        &image,
+        &["-e", "MYSQL_PWD"],
+        &[
+            "-h",
+            "127.0.0.1",
+            "--protocol=TCP",
+            &format!("-P{port}"),
+            "-uroot",
+            "--batch",
+            "-e",
+            "SELECT COUNT(*) FROM game.player",
+        ],
+    )
+    .env("MYSQL_PWD", pw)
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = stdout(&out);
     let n: u64 = rows.lines().nth(1).unwrap().trim().parse().unwrap();
     assert!(n >= 3, "host1 has {n} players");
 
@@ -67,12 +85,20 @@ fn sample_dumps_up_status_env_connect_down() {
 
     // The option file works with the ordinary client.
     let cnf = t.dir.join(".worlds").join(&t.env).join("my.cnf");
-    let out = Command::new(client())
-        .arg(format!("--defaults-file={}", cnf.display()))
-        .arg("--defaults-group-suffix=_host2")
-        .args(["--batch", "-e", "SELECT DATABASE(), COUNT(*) FROM player"])
-        .output()
-        .unwrap();
+    let mount = format!("{}:/tmp/my.cnf:ro", cnf.display());
+    let out = host_network_client(
+        &image,
+        &["-v", &mount],
+        &[
+            "--defaults-file=/tmp/my.cnf",
+            "--defaults-group-suffix=_host2",
+            "--batch",
+            "-e",
+            "SELECT DATABASE(), COUNT(*) FROM player",
+        ],
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("game"), "{}", stdout(&out));
 

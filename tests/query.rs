@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{mysql, repo, stderr, stdout, TestEnv};
+use common::{mysql, repo, stderr, stdout, Login, TestEnv};
 
 const WORLDS3: [&str; 3] = ["host1", "host2", "host3"];
 
@@ -310,12 +310,12 @@ fn formatted(t: &TestEnv, format: &str, sql: &str) -> Output {
 }
 
 /// How many statements whose text starts with `prefix` run on a server (not counting ours).
-fn running(port: u16, password: &str, prefix: &str) -> u64 {
+fn running(login: &Login, prefix: &str) -> u64 {
     let sql = format!(
         "SELECT COUNT(*) FROM information_schema.processlist \
          WHERE info LIKE '{prefix}%' AND id <> CONNECTION_ID()"
     );
-    let text = mysql(port, password, &sql);
+    let text = mysql(login, &sql);
     text.lines()
         .nth(1)
         .and_then(|l| l.trim().parse().ok())
@@ -323,10 +323,10 @@ fn running(port: u16, password: &str, prefix: &str) -> u64 {
 }
 
 /// Wait (at most `limit`) until no statement starting with `prefix` runs on the world.
-fn assert_cancelled(port: u16, password: &str, world: &str, prefix: &str, limit: Duration) {
+fn assert_cancelled(login: &Login, world: &str, prefix: &str, limit: Duration) {
     let start = Instant::now();
     loop {
-        let n = running(port, password, prefix);
+        let n = running(login, prefix);
         if n == 0 {
             return;
         }
@@ -665,7 +665,7 @@ fn query_merges_worlds_in_every_format() {
 fn query_timeouts_and_failing_worlds() {
     let t = TestEnv::new("query-fail", 11);
     up_sample(&t);
-    let creds: Vec<(String, u16)> = WORLDS3.iter().map(|w| t.creds(w)).collect();
+    let logins: Vec<Login> = WORLDS3.iter().map(|w| t.login(w)).collect();
 
     // 3. A statement slower than --timeout is cancelled on the server, in every world.
     let started = Instant::now();
@@ -684,7 +684,7 @@ fn query_timeouts_and_failing_worlds() {
         .expect("spawn worlds query");
     let mut seen_running = false;
     while !seen_running && child.try_wait().unwrap().is_none() {
-        seen_running = running(creds[0].1, &creds[0].0, "SELECT SLEEP(5)") > 0;
+        seen_running = running(&logins[0], "SELECT SLEEP(5)") > 0;
         if !seen_running {
             sleep(Duration::from_millis(20));
         }
@@ -706,8 +706,8 @@ fn query_timeouts_and_failing_worlds() {
         elapsed < Duration::from_millis(3500),
         "--timeout 1 took {elapsed:?}"
     );
-    for (w, (pw, port)) in WORLDS3.iter().zip(&creds) {
-        assert_cancelled(*port, pw, w, "SELECT SLEEP(5)", Duration::from_secs(2));
+    for (w, login) in WORLDS3.iter().zip(&logins) {
+        assert_cancelled(login, w, "SELECT SLEEP(5)", Duration::from_secs(2));
     }
     let v = parse_json(&out);
     assert!(rows(&v).is_empty(), "{v}");
@@ -752,8 +752,7 @@ fn query_timeouts_and_failing_worlds() {
     assert_eq!(errs[0].0, "host2", "{v}");
     assert!(errs[0].1.contains("timed out"), "{v}");
     assert_cancelled(
-        creds[1].1,
-        &creds[1].0,
+        &logins[1],
         "host2",
         "SELECT (SELECT COUNT(*) FROM player) AS n, SLEEP",
         Duration::from_secs(2),
@@ -785,7 +784,7 @@ fn query_timeouts_and_failing_worlds() {
 
     // 2. A stopped world: listed under errors, the others' rows still print, exit 1.
     let players: Vec<Vec<Player>> = WORLDS3.iter().map(|w| direct_players(&t, w)).collect();
-    let container = format!("worlds-{}-host2", t.env);
+    let container = t.container("host2");
     let stop = Command::new("docker")
         .args(["stop", "-t", "10", &container])
         .output()

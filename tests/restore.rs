@@ -5,9 +5,9 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{client, generate, repo, stderr, stdout, TestEnv};
+use common::{client_in, feed, generate, repo, stderr, stdout, Login, TestEnv};
 
 const SOURCE_SQL: &str = r#"
 CREATE DATABASE src CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
@@ -49,35 +49,18 @@ UPDATE player SET bin = (
 ) WHERE id = 1;
 "#;
 
-fn mysql_stdin(port: u16, password: &str, sql: &str) {
-    let mut child = Command::new(client())
-        .args([
-            "-h",
-            "127.0.0.1",
-            "--protocol=TCP",
-            "-uroot",
-            "--default-character-set=utf8mb4",
-        ])
-        .arg(format!("-P{port}"))
-        .env("MYSQL_PWD", password)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(sql.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+/// Run `sql` through the client inside the world's container, the way `mariadb < file` does.
+fn mysql_stdin(login: &Login, sql: &str) {
+    let out = feed(
+        client_in(login, &["--default-character-set=utf8mb4"]),
+        sql.as_bytes(),
+    );
     assert!(out.status.success(), "source SQL failed: {}", stderr(&out));
 }
 
 /// A world started without a restore and filled with SQL, to dump with the real mariadb-dump.
 struct Source {
-    container: String,
-    password: String,
+    login: Login,
 }
 
 impl Source {
@@ -90,20 +73,18 @@ impl Source {
             "host1",
             "--no-restore",
         ]);
-        let (password, port) = t.creds("host1");
-        mysql_stdin(port, &password, sql);
-        Source {
-            container: format!("worlds-{}-host1", t.env),
-            password,
-        }
+        let login = t.login("host1");
+        mysql_stdin(&login, sql);
+        Source { login }
     }
 
     fn dump(&self, args: &[&str]) -> Vec<u8> {
+        // The password goes through the environment of `docker`, never a command line.
         let out = Command::new("docker")
-            .args(["exec", "-e"])
-            .arg(format!("MYSQL_PWD={}", self.password))
-            .args([self.container.as_str(), "mariadb-dump", "-uroot"])
+            .args(["exec", "-e", "MYSQL_PWD"])
+            .args([self.login.container.as_str(), "mariadb-dump", "-uroot"])
             .args(args)
+            .env("MYSQL_PWD", &self.login.password)
             .output()
             .unwrap();
         assert!(out.status.success(), "mariadb-dump: {}", stderr(&out));

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -102,10 +103,28 @@ impl TestEnv {
         )
     }
 
-    /// Run SQL on a world with the mysql/mariadb client over 127.0.0.1; returns batch output.
+    /// The container of a world, from `worlds status --format json`.
+    pub fn container(&self, world: &str) -> String {
+        let status = self.json(&["status", "--format", "json"]);
+        status["worlds"]
+            .as_array()
+            .and_then(|a| a.iter().find(|w| w["world"] == world))
+            .and_then(|w| w["container"].as_str())
+            .unwrap_or_else(|| panic!("no container for world {world} in {status}"))
+            .to_string()
+    }
+
+    /// How to reach a world's server from inside its container.
+    pub fn login(&self, world: &str) -> Login {
+        Login {
+            container: self.container(world),
+            password: self.creds(world).0,
+        }
+    }
+
+    /// Run SQL on a world with the client inside its container; returns batch output.
     pub fn sql(&self, world: &str, sql: &str) -> String {
-        let (pw, port) = self.creds(world);
-        mysql(port, &pw, sql)
+        mysql(&self.login(world), sql)
     }
 
     /// Labelled containers and volumes of this environment still present.
@@ -132,39 +151,105 @@ impl Drop for TestEnv {
     }
 }
 
-/// The mysql command-line client of this machine.
-pub fn client() -> &'static str {
-    for c in ["mariadb", "mysql"] {
-        if Command::new(c).arg("--version").output().is_ok() {
-            return c;
-        }
-    }
-    panic!("no mysql or mariadb client installed (.ci/run installs mariadb-client)");
+/// A world's container and root password: enough to run the client inside the container.
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub container: String,
+    pub password: String,
 }
 
-pub fn mysql(port: u16, password: &str, sql: &str) -> String {
-    let out = Command::new(client())
-        .args([
-            "-h",
-            "127.0.0.1",
-            "--protocol=TCP",
-            "-uroot",
+/// `docker exec -i -e MYSQL_PWD <container> mariadb -uroot ARGS`. The password reaches the
+/// client through the environment of `docker` (never through a command line), and the
+/// client connects over the container's own socket, so the host needs no client.
+pub fn client_in(login: &Login, args: &[&str]) -> Command {
+    let mut c = Command::new("docker");
+    c.args(["exec", "-i", "-e", "MYSQL_PWD"])
+        .arg(&login.container)
+        .args(["mariadb", "-uroot"])
+        .args(args)
+        .env("MYSQL_PWD", &login.password);
+    c
+}
+
+/// Run SQL with `mariadb --batch --raw` inside the world's container; returns its output.
+pub fn mysql(login: &Login, sql: &str) -> String {
+    let out = client_in(
+        login,
+        &[
             "--batch",
             "--raw",
             "--default-character-set=utf8mb4",
-        ])
-        .arg(format!("-P{port}"))
-        .env("MYSQL_PWD", password)
-        .arg("-e")
-        .arg(sql)
-        .output()
-        .expect("run mysql client");
+            "-e",
+            sql,
+        ],
+    )
+    .stdin(Stdio::null())
+    .output()
+    .expect("run docker exec mariadb");
     assert!(
         out.status.success(),
-        "mysql -e {sql:?} failed: {}",
+        "mariadb -e {sql:?} in {} failed: {}",
+        login.container,
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Run `command` with `input` on its stdin; returns its output.
+pub fn feed(mut command: Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn a client");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // Write on another thread so a chatty client cannot block on a full stdout pipe.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("wait for a client");
+    if let Err(e) = writer.join().unwrap() {
+        panic!(
+            "writing to the client failed: {e}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// The image a world's container runs (its image ID), for clients started next to it.
+pub fn image_of(container: &str) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "--format", "{{.Image}}", container])
+        .output()
+        .expect("docker inspect");
+    assert!(
+        out.status.success(),
+        "docker inspect {container}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The client of `image` run on the host's network (so 127.0.0.1 is the host's loopback,
+/// where the worlds publish their ports): `docker run --rm --network host <image> mariadb ARGS`.
+/// `docker_args` go before the image (mounts, `-e NAME` passthrough).
+pub fn host_network_client(image: &str, docker_args: &[&str], args: &[&str]) -> Command {
+    let mut c = Command::new("docker");
+    c.args([
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--user",
+        "0",
+        "--entrypoint",
+        "mariadb",
+    ])
+    .args(docker_args)
+    .arg(image)
+    .args(args);
+    c
 }
 
 /// Generate dumps with the project's generator.
