@@ -17,6 +17,7 @@ automatic), BENCH_KEEP=1 keeps bench-data/.
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -107,12 +108,16 @@ def stock(folder):
     try:
         env.worlds("up", "--dumps", str(folder), "--no-restore")
         creds = json.loads(env.worlds("env", "--format", "json")[0])
+        status = json.loads(env.worlds("status", "--format", "json")[0])
+        containers = {w["world"]: w["container"] for w in status["worlds"]}
         procs = []
         start = time.monotonic()
         for w, f in zip(creds["worlds"], sorted(folder.glob("*.sql.gz"))):
-            container = f"worlds-bench-stock-{w['world']}"
-            cmd = f"zcat '{f}' | docker exec -i -e MYSQL_PWD='{w['password']}' {container} mariadb -uroot"
-            procs.append(subprocess.Popen(cmd, shell=True, stderr=subprocess.PIPE, text=True))
+            container = containers[w["world"]]
+            # The password reaches the client through docker's environment, not a command line.
+            cmd = f"zcat {shlex.quote(str(f))} | docker exec -i -e MYSQL_PWD {shlex.quote(container)} mariadb -uroot"
+            procs.append(subprocess.Popen(cmd, shell=True, stderr=subprocess.PIPE, text=True,
+                                          env=dict(os.environ, MYSQL_PWD=w["password"])))
         for p in procs:
             _, err = p.communicate()
             if p.returncode != 0:
