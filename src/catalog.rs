@@ -253,6 +253,15 @@ impl Catalog {
                     )));
                 }
             }
+            if let Some(reason) = crate::environment::names::unrepresentable(&host.0) {
+                for d in dumps {
+                    plan.skipped.push(Skipped {
+                        file: d.file_name.clone(),
+                        reason: format!("cannot be a world: {reason}"),
+                    });
+                }
+                continue;
+            }
             let chosen = match at {
                 None => dumps.last(),
                 Some(t) => dumps.iter().rev().find(|d| d.timestamp <= t),
@@ -330,6 +339,19 @@ pub fn build_plan(
         )));
     }
     catalog.plan(at, hosts)
+}
+
+/// The plan for the configured folder and naming rules.
+pub fn plan_for(
+    config: &crate::config::Config,
+    at: Option<&str>,
+    hosts: &[String],
+) -> Result<Plan> {
+    let rules = NameRules {
+        pattern: &config.pattern,
+        timestamp_format: &config.timestamp_format,
+    };
+    build_plan(&config.dumps, &rules, at, hosts)
 }
 
 #[cfg(test)]
@@ -564,10 +586,10 @@ mod tests {
         let d = TempDir::new("empty");
         let re = default_re();
         let err = build_plan(&d.0, &rules(&re), None, &[]).unwrap_err();
-        assert_eq!(crate::error::exit_code(&err), 2);
+        assert_eq!(crate::error::exit_for(&err).code(), 2);
         assert!(format!("{err}").contains("no dumps found"));
         let err = build_plan(&d.0.join("nope"), &rules(&re), None, &[]).unwrap_err();
-        assert_eq!(crate::error::exit_code(&err), 2);
+        assert_eq!(crate::error::exit_for(&err).code(), 2);
         assert!(format!("{err}").contains("cannot read the dump folder"));
     }
 

@@ -10,7 +10,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "worlds", version, about, long_about = None, propagate_version = true)]
 #[command(
     after_help = "Start with `worlds plan` to see which dump each world gets, \
-then `worlds up`. Docs: docs/guide.md"
+then `worlds up`. Docs: docs/guide.md\n\n\
+Exit codes: 0 all good; 1 some world failed or a query failed somewhere; 2 usage or \
+configuration error; 3 the environment is not usable (Docker unreachable, image missing, \
+environment in use by another command, a foreign object in the way)."
 )]
 pub struct Cli {
     /// Config file (default: ./worlds.yaml when it exists).
@@ -45,6 +48,8 @@ pub enum Command {
     Query(QueryArgs),
     /// Remove every container, volume and file of the environment.
     Down(DownArgs),
+    /// List every environment on the Docker engine, of every project folder.
+    Envs(EnvsArgs),
 }
 
 /// Which dumps to pick.
@@ -86,6 +91,15 @@ pub struct UpArgs {
     /// Seconds to wait for a server to accept queries.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub start_timeout: u64,
+
+    /// Replace ready worlds that hold another dump than the plan (without it, `up` lists
+    /// them and changes nothing).
+    #[arg(long)]
+    pub replace: bool,
+
+    /// When another command is changing the environment, wait for it instead of failing.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
@@ -156,9 +170,16 @@ pub struct QueryArgs {
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
-    /// Remove every environment, not just the selected one.
+    /// Remove every environment of this project folder, not just the selected one.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

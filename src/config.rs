@@ -214,6 +214,21 @@ impl Config {
     pub fn env_dir(&self) -> PathBuf {
         self.state_dir.join(&self.env)
     }
+
+    /// The project folder (where the config and `.worlds/` live), canonical: environments
+    /// carry it as a label, and `down --all` removes only this folder's environments.
+    pub fn project_dir(&self) -> String {
+        let base = self
+            .state_dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::canonicalize(base)
+            .or_else(|_| std::path::absolute(base))
+            .unwrap_or_else(|_| base.to_path_buf())
+            .display()
+            .to_string()
+    }
 }
 
 fn parent_dir(path: &Path) -> PathBuf {

@@ -10,8 +10,10 @@ mod cmd;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod environment;
 pub mod error;
 pub mod gen;
+pub mod identity;
 pub mod load;
 pub mod output;
 pub mod query;
@@ -36,13 +38,16 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            error::exit_code(&err)
+            eprintln!("error: {}", error::escape(&format!("{err:#}")));
+            error::exit_for(&err).code()
         }
-    }
+    };
+    // Reader threads of a stopped restore end on their own; do not wait for them.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
 }
 
 /// Run one parsed command line.
@@ -60,5 +65,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Connect(args) => cmd::connect::run(&config, args).await,
         Command::Query(args) => cmd::query::run(&config, args).await,
         Command::Down(args) => cmd::down::run(&config, args).await,
+        Command::Envs(args) => cmd::envs::run(&config, args).await,
     }
 }

@@ -1,54 +1,11 @@
-//! Files of an environment under `.worlds/<env>/`: the root password, the client option
-//! file, and one restore record per world.
+//! Conveniences of an environment under `.worlds/<env>/`: a copy of the root password and
+//! the client option file. The truth lives in Docker; this folder may be deleted any time.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
-
-/// How a restore went, as `status` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Creating,
-    Importing,
-    Ready,
-    Failed,
-}
-
-/// Written when a world's restore starts and again when it ends.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RestoreRecord {
-    pub world: String,
-    pub container: String,
-    pub dump: String,
-    pub dump_path: String,
-    pub size_bytes: u64,
-    pub timestamp: String,
-    pub started: String,
-    pub finished: Option<String>,
-    pub seconds: Option<f64>,
-    /// Seconds spent loading the dump (after the server was up).
-    #[serde(default)]
-    pub restore_seconds: Option<f64>,
-    pub outcome: Outcome,
-    pub error: Option<String>,
-    /// Rows per `db.table`, as counted in the dump's INSERTs.
-    pub rows: BTreeMap<String, u64>,
-    pub sql_bytes: u64,
-    pub statements: u64,
-    /// Process that runs the restore, so an interrupted one can be told apart.
-    pub pid: u32,
-}
-
-impl RestoreRecord {
-    pub fn total_rows(&self) -> u64 {
-        self.rows.values().sum()
-    }
-}
 
 /// The folder `.worlds/<env>/`.
 #[derive(Debug, Clone)]
@@ -78,10 +35,6 @@ impl EnvDir {
 
     pub fn cnf_path(&self) -> PathBuf {
         self.dir.join("my.cnf")
-    }
-
-    fn record_path(&self, world: &str) -> PathBuf {
-        self.dir.join(format!("restore-{world}.json"))
     }
 
     /// The environment's root password, if one was stored.
@@ -114,24 +67,6 @@ impl EnvDir {
         let path = self.cnf_path();
         write_private(&path, text.as_bytes())?;
         Ok(path)
-    }
-
-    pub fn write_record(&self, record: &RestoreRecord) -> Result<()> {
-        self.ensure()?;
-        let text = serde_json::to_vec_pretty(record)?;
-        let path = self.record_path(&record.world);
-        let tmp = path.with_extension("json.tmp");
-        write_private(&tmp, &text)?;
-        fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))
-    }
-
-    pub fn read_record(&self, world: &str) -> Option<RestoreRecord> {
-        let text = fs::read(self.record_path(world)).ok()?;
-        serde_json::from_slice(&text).ok()
-    }
-
-    pub fn remove_record(&self, world: &str) {
-        let _ = fs::remove_file(self.record_path(world));
     }
 
     /// Remove the whole folder; true when something was there.
@@ -182,11 +117,6 @@ pub fn random_password() -> Result<String> {
         .collect();
     anyhow::ensure!(pw.len() == 24, "not enough random bytes for a password");
     Ok(pw)
-}
-
-/// Is a process with this id alive?
-pub fn process_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]

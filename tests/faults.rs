@@ -14,14 +14,14 @@ fn sample() -> String {
 }
 
 #[test]
-fn docker_unreachable_names_the_socket_and_exits_2() {
+fn docker_unreachable_names_the_socket_and_exits_3() {
     let t = TestEnv::new("nodocker", 2);
     let out = t
         .cmd(&["up", "--dumps", &sample()])
         .env("DOCKER_HOST", "unix:///tmp/worlds-no-such-docker.sock")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("/tmp/worlds-no-such-docker.sock"), "{err}");
     assert!(err.contains("Docker"), "{err}");
@@ -32,7 +32,7 @@ fn missing_image_suggests_make_image() {
     let t = TestEnv::new("noimage", 3);
     t.write_config("image: worlds/no-such-image:0.0\n");
     let out = t.run(&["up", "--dumps", &sample(), "--hosts", "host1"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("worlds/no-such-image:0.0"), "{err}");
     assert!(err.contains("make image"), "{err}");

@@ -33,7 +33,7 @@ fn sample_dumps_up_status_env_connect_down() {
         assert_eq!(w["state"], "ready", "{w}");
         assert_eq!(w["host"], "127.0.0.1");
         assert_eq!(w["port"], u64::from(t.port_base) + i as u64);
-        assert_eq!(w["container"], format!("worlds-{}-{name}", t.env).as_str());
+        assert_eq!(w["container"], format!("worlds.{}.{name}", t.env).as_str());
         assert!(w["dump"]
             .as_str()
             .unwrap()
@@ -119,8 +119,23 @@ fn sample_dumps_up_status_env_connect_down() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("ready (kept)"), "{}", stdout(&out));
 
-    // An up at an earlier time replaces every world with its older dump.
+    // An up at an earlier time would replace ready worlds: it lists them and changes nothing.
     let out = t.run(&["up", "--dumps", dumps, "--at", "2024-06-18 00:00"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("other dump"), "{}", stderr(&out));
+    let status = t.json(&["status", "--format", "json"]);
+    for w in status["worlds"].as_array().unwrap() {
+        assert!(w["dump"].as_str().unwrap().contains("_20240618_"), "{w}");
+    }
+    // With --replace it replaces every world with its older dump.
+    let out = t.run(&[
+        "up",
+        "--dumps",
+        dumps,
+        "--at",
+        "2024-06-18 00:00",
+        "--replace",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let status = t.json(&["status", "--format", "json"]);
     for w in status["worlds"].as_array().unwrap() {

@@ -1,15 +1,18 @@
-//! `worlds connect WORLD`: a mysql shell on one world.
-
-use std::process::Command;
+//! `worlds connect WORLD`: a mysql shell on one world. The password travels in a private
+//! option file (host client) or in the environment (the client inside the world's
+//! container), never in process arguments. The client owns the terminal: Ctrl-C reaches it,
+//! and `worlds` waits for it and returns its exit code.
 
 use anyhow::{Context, Result};
+use tokio::process::Command;
 
-use super::env::write_cnf;
-use super::worlds::{load_worlds, select};
 use crate::cli::ConnectArgs;
 use crate::config::{Config, Flavor};
 use crate::engine::Engine;
-use crate::error::usage;
+use crate::environment::names::group_suffix;
+use crate::environment::{self, cnf, select};
+use crate::error::{escape, usage, Exit};
+use crate::state::EnvDir;
 
 /// The first of these clients found on PATH.
 fn host_client() -> Option<std::path::PathBuf> {
@@ -23,28 +26,41 @@ fn host_client() -> Option<std::path::PathBuf> {
 
 pub async fn run(config: &Config, args: &ConnectArgs) -> Result<i32> {
     let engine = Engine::connect().await?;
-    let worlds = load_worlds(&engine, config).await?;
+    let env_dir = EnvDir::new(config.env_dir());
+    let worlds = environment::load(&engine, &config.env, &env_dir).await?;
     let chosen = select(&worlds, std::slice::from_ref(&args.world), &config.env)?;
     let Some(world) = chosen.first() else {
-        return Err(usage(format!("no world {:?}", args.world)));
+        return Err(usage(format!("no world {:?}", escape(&args.world))));
     };
     if !world.container.running {
         return Err(usage(format!(
             "world {} is {}; start it with `worlds up`",
-            world.name(),
+            escape(world.name()),
             world.state.name()
         )));
     }
+    if let Some(reason) = world.state.reason() {
+        eprintln!(
+            "note: world {} is {}: {}",
+            escape(world.name()),
+            world.state.name(),
+            escape(reason)
+        );
+    }
     let mut command = match host_client() {
         Some(client) => {
-            let cnf = write_cnf(config, &worlds)?;
+            let cnf = env_dir.write_cnf(&cnf::render(&worlds, &config.database))?;
             let mut c = Command::new(client);
             c.arg(format!("--defaults-file={}", cnf.display()))
-                .arg(format!("--defaults-group-suffix=_{}", world.name()));
+                .arg(format!(
+                    "--defaults-group-suffix={}",
+                    group_suffix(world.name())
+                ));
             c
         }
         None => {
-            // No client on this host: use the one inside the world's container.
+            // No client on this host: use the one inside the world's container. `-e MYSQL_PWD`
+            // without a value makes docker pass it on from this process's environment.
             let tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
             let client = match world.container.flavor {
                 Flavor::Mariadb => "mariadb",
@@ -52,10 +68,8 @@ pub async fn run(config: &Config, args: &ConnectArgs) -> Result<i32> {
             };
             let mut c = Command::new("docker");
             c.arg("exec").arg(if tty { "-it" } else { "-i" });
-            c.arg("-e").arg(format!(
-                "MYSQL_PWD={}",
-                world.password.as_deref().unwrap_or_default()
-            ));
+            c.args(["-e", "MYSQL_PWD"]);
+            c.env("MYSQL_PWD", world.password.as_deref().unwrap_or_default());
             c.arg(&world.container.name)
                 .arg(client)
                 .arg("-uroot")
@@ -67,8 +81,32 @@ pub async fn run(config: &Config, args: &ConnectArgs) -> Result<i32> {
         command.arg("-e").arg(sql);
     }
     command.args(&args.extra);
-    let status = command
-        .status()
+    run_foreground(command).await
+}
+
+/// Run the client in the foreground: while it runs, Ctrl-C and Ctrl-\ are its own (they
+/// reach it through the terminal), not reasons for `worlds` to exit; its exit code is ours.
+async fn run_foreground(mut command: Command) -> Result<i32> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Handling the signals here (and doing nothing) keeps them from killing `worlds`.
+    let mut interrupts = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut quits = signal(SignalKind::quit()).context("cannot handle SIGQUIT")?;
+    let mut child = command
+        .kill_on_drop(false)
+        .spawn()
         .context("cannot start the mysql client (install mysql-client or mariadb-client)")?;
-    Ok(status.code().unwrap_or(1))
+    loop {
+        tokio::select! {
+            status = child.wait() => {
+                let status = status.context("cannot wait for the mysql client")?;
+                use std::os::unix::process::ExitStatusExt;
+                return Ok(status
+                    .code()
+                    .or_else(|| status.signal().map(|s| 128 + s))
+                    .unwrap_or(Exit::Failed.code()));
+            }
+            _ = interrupts.recv() => {}
+            _ = quits.recv() => {}
+        }
+    }
 }

@@ -1,71 +1,214 @@
-//! `worlds down`: remove everything of an environment (or of all), found by label.
+//! `worlds down`: stop whatever changes the environment, then remove everything of it that
+//! carries its labels (or, with `--all`, of every environment of this project folder).
+
+use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::cli::DownArgs;
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, Removal, WorldContainer, WorldVolume};
+use crate::environment::lock::{self, Contention, EnvLock, Holder};
+use crate::environment::lock_path;
+use crate::error::{escape, unusable, Exit};
 use crate::state::EnvDir;
+
+/// How long `down` waits for a stopped `up` (or another `down`) to let go.
+const LOCK_WAIT: Duration = Duration::from_secs(120);
 
 pub async fn run(config: &Config, args: &DownArgs) -> Result<i32> {
     let engine = Engine::connect().await?;
-    let env = if args.all {
-        None
-    } else {
-        Some(config.env.as_str())
-    };
-    let containers = engine.list_worlds(env).await?;
-    let mut envs: Vec<String> = containers.iter().map(|c| c.env.clone()).collect();
-    let mut errors = Vec::new();
-    let engine_ref = &engine;
-    let removals = containers
-        .iter()
-        .map(|c| async move { (c, engine_ref.remove_container(&c.id).await) });
-    for (c, result) in futures::future::join_all(removals).await {
-        match result {
-            Ok(()) => println!(
-                "removed container {} (world {}, env {})",
-                c.name, c.world, c.env
-            ),
-            Err(e) => errors.push(format!("{e:#}")),
+    let project = config.project_dir();
+    let envs: Vec<String> = if args.all {
+        let mut mine = Vec::new();
+        let mut others = Vec::new();
+        for c in engine.list_worlds(None).await? {
+            if c.project == project {
+                mine.push(c.env)
+            } else {
+                others.push(c.env)
+            }
         }
-    }
-    for volume in engine.list_volumes(env).await? {
-        match engine.remove_volume(&volume).await {
-            Ok(()) => println!("removed volume {volume}"),
-            Err(e) => errors.push(format!("{e:#}")),
+        for v in engine.list_volumes(None).await? {
+            if v.project == project {
+                mine.push(v.env)
+            } else {
+                others.push(v.env)
+            }
         }
-    }
-    if args.all {
         if let Ok(entries) = std::fs::read_dir(&config.state_dir) {
-            envs.extend(
+            mine.extend(
                 entries
                     .flatten()
                     .filter_map(|e| e.file_name().to_str().map(String::from)),
             );
         }
-    } else {
-        envs.push(config.env.clone());
-    }
-    envs.sort();
-    envs.dedup();
-    for name in envs {
-        let dir = EnvDir::new(config.state_dir.join(&name));
-        match dir.remove() {
-            Ok(true) => println!("removed {}", dir.dir.display()),
-            Ok(false) => {}
-            Err(e) => errors.push(format!("{e:#}")),
+        mine.sort();
+        mine.dedup();
+        others.sort();
+        others.dedup();
+        others.retain(|e| !mine.contains(e));
+        if !others.is_empty() {
+            println!(
+                "left alone: {} environment{} of other project folders ({}); see `worlds envs`",
+                others.len(),
+                if others.len() == 1 { "" } else { "s" },
+                others.join(", ")
+            );
         }
-    }
-    if containers.is_empty() {
-        match env {
-            Some(env) => println!("environment {env}: nothing to remove"),
-            None => println!("no worlds in any environment"),
+        if mine.is_empty() {
+            println!("no environments of {project}");
+            return Ok(Exit::Ok.code());
+        }
+        println!(
+            "removing the environments of {project}: {}",
+            mine.join(", ")
+        );
+        mine
+    } else {
+        vec![config.env.clone()]
+    };
+    let mut errors = Vec::new();
+    for env in &envs {
+        let only_project = args.all.then_some(project.as_str());
+        if let Err(e) = down_one(&engine, config, env, only_project).await {
+            errors.push(format!("environment {env}: {e:#}"));
         }
     }
     if errors.is_empty() {
-        Ok(0)
+        Ok(Exit::Ok.code())
+    } else {
+        Err(anyhow::anyhow!("{}", errors.join("\n")))
+    }
+}
+
+/// Take the environment's lock; an `up` that holds it is asked to stop first.
+async fn take_lock(engine: &Engine, env: &str) -> Result<EnvLock> {
+    let path = lock_path(engine, env).await;
+    match lock::acquire(&path, env, Holder::me("down"), Contention::Fail).await {
+        Ok(held) => return Ok(held),
+        Err(_) => {
+            if let Some(holder) = lock::probe(&path) {
+                if holder.command == "up" {
+                    println!("stopping {} first", holder.describe());
+                    holder.ask_to_stop().map_err(|e| {
+                        unusable(format!(
+                            "environment {env} is in use by {} and it cannot be stopped from \
+                             here: {e:#}. Stop it there, then run `worlds down` again",
+                            holder.describe()
+                        ))
+                    })?;
+                } else {
+                    println!("waiting for {} to finish", holder.describe());
+                }
+            }
+        }
+    }
+    let notice = |_: &Holder| {};
+    tokio::time::timeout(
+        LOCK_WAIT,
+        lock::acquire(&path, env, Holder::me("down"), Contention::Wait(&notice)),
+    )
+    .await
+    .map_err(|_| {
+        unusable(format!(
+            "environment {env} is still in use after {} s; nothing was removed",
+            LOCK_WAIT.as_secs()
+        ))
+    })?
+}
+
+async fn down_one(
+    engine: &Engine,
+    config: &Config,
+    env: &str,
+    project: Option<&str>,
+) -> Result<()> {
+    let held = take_lock(engine, env).await?;
+    let mut found = 0;
+    let mut errors = Vec::new();
+    // A request the stopped `up` had already sent may still create an object: look again
+    // until nothing is left, a few rounds at most.
+    for round in 0..4 {
+        if round > 0 {
+            tokio::time::sleep(Duration::from_millis(750)).await;
+        }
+        errors.clear();
+        let (seen, left) = remove_round(engine, env, project, &mut errors).await?;
+        found += seen;
+        if left == 0 && errors.is_empty() {
+            break;
+        }
+        if round == 3 && errors.is_empty() {
+            errors.push(format!(
+                "{left} objects are still there; run `worlds down` again"
+            ));
+        }
+    }
+    let dir = EnvDir::new(config.state_dir.join(env));
+    match dir.remove() {
+        Ok(true) => println!("removed {}", dir.dir.display()),
+        Ok(false) => {}
+        Err(e) => errors.push(format!("{e:#}")),
+    }
+    if found == 0 {
+        println!("environment {env}: nothing to remove");
+    }
+    held.release();
+    if errors.is_empty() {
+        Ok(())
     } else {
         anyhow::bail!("some things could not be removed: {}", errors.join("; "))
     }
+}
+
+/// The environment's containers and volumes (of one project folder, with `--all`).
+async fn objects(
+    engine: &Engine,
+    env: &str,
+    project: Option<&str>,
+) -> Result<(Vec<WorldContainer>, Vec<WorldVolume>)> {
+    let ours = |p: &str| project.is_none_or(|want| want == p);
+    let mut containers = engine.list_worlds(Some(env)).await?;
+    containers.retain(|c| ours(&c.project));
+    let mut volumes = engine.list_volumes(Some(env)).await?;
+    volumes.retain(|v| ours(&v.project));
+    Ok((containers, volumes))
+}
+
+/// Remove the containers, then the volumes; returns (objects seen, objects left after).
+async fn remove_round(
+    engine: &Engine,
+    env: &str,
+    project: Option<&str>,
+    errors: &mut Vec<String>,
+) -> Result<(usize, usize)> {
+    let (containers, volumes) = objects(engine, env, project).await?;
+    let removals = containers
+        .iter()
+        .map(|c| async move { (c, engine.remove_container(&c.id).await) });
+    for (c, result) in futures::future::join_all(removals).await {
+        match result {
+            Ok(Removal::Removed) => println!(
+                "removed container {} (world {}, env {env})",
+                c.name,
+                escape(&c.world)
+            ),
+            Ok(Removal::AlreadyGone) => println!("container {} was already gone", c.name),
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    for v in &volumes {
+        match engine.remove_volume(&v.name).await {
+            Ok(Removal::Removed) => println!("removed volume {}", v.name),
+            Ok(Removal::AlreadyGone) => println!("volume {} was already gone", v.name),
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    // Say "removed" only for what is gone: look again.
+    let (left_containers, left_volumes) = objects(engine, env, project).await?;
+    Ok((
+        containers.len() + volumes.len(),
+        left_containers.len() + left_volumes.len(),
+    ))
 }

@@ -3,8 +3,8 @@
 pub mod connect;
 pub mod down;
 pub mod env;
+pub mod envs;
 pub mod plan;
 pub mod query;
 pub mod status;
 pub mod up;
-pub mod worlds;

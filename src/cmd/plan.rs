@@ -3,19 +3,11 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::catalog::{build_plan, NameRules, Plan, Skipped};
-use crate::cli::{Format, PlanArgs, SelectArgs};
+use crate::catalog::{plan_for, Plan, Skipped};
+use crate::cli::{Format, PlanArgs};
 use crate::config::Config;
+use crate::error::escape;
 use crate::output::{human_bytes, print, print_json, table};
-
-/// Build the plan from the config and the selection flags.
-pub fn make_plan(config: &Config, select: &SelectArgs) -> Result<Plan> {
-    let rules = NameRules {
-        pattern: &config.pattern,
-        timestamp_format: &config.timestamp_format,
-    };
-    build_plan(&config.dumps, &rules, select.at.as_deref(), &select.hosts)
-}
 
 #[derive(Serialize)]
 struct PlanJson<'a> {
@@ -34,7 +26,7 @@ struct WorldJson<'a> {
 }
 
 pub fn run(config: &Config, args: &PlanArgs) -> Result<i32> {
-    let plan = make_plan(config, &args.select)?;
+    let plan = plan_for(config, args.select.at.as_deref(), &args.select.hosts)?;
     match args.format {
         Format::Json => print_json(&to_json(&plan))?,
         Format::Table => print(&render(&plan))?,
@@ -71,8 +63,8 @@ fn render(plan: &Plan) -> String {
     let mut t = table(&["world", "dump file", "dump time", "size", "dumps"]);
     for w in &plan.worlds {
         t.add_row(vec![
-            w.world.clone(),
-            w.dump.file_name.clone(),
+            escape(&w.world),
+            escape(&w.dump.file_name),
             w.dump.timestamp.format("%Y-%m-%d %H:%M:%S").to_string(),
             human_bytes(w.dump.size),
             w.candidates.to_string(),
@@ -82,7 +74,7 @@ fn render(plan: &Plan) -> String {
     if !plan.skipped.is_empty() {
         let mut s = table(&["skipped file", "reason"]);
         for skip in &plan.skipped {
-            s.add_row(vec![skip.file.clone(), skip.reason.clone()]);
+            s.add_row(vec![escape(&skip.file), escape(&skip.reason)]);
         }
         out.push_str(&format!("{} skipped\n{s}\n", plan.skipped.len()));
     }

@@ -9,14 +9,16 @@ use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column, Value};
 
-use super::worlds::{load_worlds, select, State};
 use crate::cli::{QueryArgs, QueryFormat};
 use crate::config::Config;
 use crate::db::Target;
 use crate::engine::Engine;
+use crate::environment::state::State;
+use crate::environment::{self, select};
 use crate::error::usage;
 use crate::output::{human_duration, print};
 use crate::query::{merge, Answer, Cell, Rows};
+use crate::state::EnvDir;
 
 pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
     let sql = read_sql(args)?;
@@ -27,7 +29,7 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
         return Err(usage("--jobs must be at least 1"));
     }
     let engine = Engine::connect().await?;
-    let all = load_worlds(&engine, config).await?;
+    let all = environment::load(&engine, &config.env, &EnvDir::new(config.env_dir())).await?;
     if all.is_empty() {
         return Err(usage(format!(
             "environment {} has no worlds; start them with `worlds up`",

@@ -5,7 +5,7 @@ use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures::StreamExt;
 
 use super::{is_not_found, Engine};
-use crate::error::usage;
+use crate::error::unusable;
 
 /// Check that `image` exists locally; if not, try to pull it.
 pub async fn ensure_image(engine: &Engine, image: &str) -> Result<()> {
@@ -13,7 +13,7 @@ pub async fn ensure_image(engine: &Engine, image: &str) -> Result<()> {
         Ok(_) => return Ok(()),
         Err(e) if is_not_found(&e) => {}
         Err(e) => {
-            return Err(usage(format!("cannot inspect image {image}: {e}")));
+            return Err(unusable(format!("cannot inspect image {image}: {e}")));
         }
     }
     eprintln!("image {image} is not here; trying to pull it");
@@ -39,7 +39,7 @@ pub async fn ensure_image(engine: &Engine, image: &str) -> Result<()> {
     }
     match failure {
         None if engine.docker().inspect_image(image).await.is_ok() => Ok(()),
-        other => Err(usage(format!(
+        other => Err(unusable(format!(
             "image {image} is not available locally and pulling it failed: {}. \
              Build the offline MariaDB image with `make image` (it becomes worlds/mariadb:10.11), \
              or set `image:` in worlds.yaml to an image you have (`docker images`).",

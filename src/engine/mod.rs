@@ -17,9 +17,10 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-    StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures::StreamExt;
@@ -29,7 +30,9 @@ pub use ports::{allocate_ports, is_port_taken, PortChoice};
 pub use server::{server_args, server_env};
 
 use crate::config::{Config, Flavor};
-use crate::error::usage;
+use crate::environment::names::{container_name, volume_name};
+use crate::environment::record::{Record, RECORD_DIR, RECORD_FILE};
+use crate::error::unusable;
 
 pub const LABEL_MANAGED: &str = "io.worlds.managed";
 pub const LABEL_ENV: &str = "io.worlds.env";
@@ -40,6 +43,16 @@ pub const LABEL_DUMP_TS: &str = "io.worlds.dump_timestamp";
 pub const LABEL_DUMP_SIZE: &str = "io.worlds.dump_size";
 pub const LABEL_PORT: &str = "io.worlds.port";
 pub const LABEL_FLAVOR: &str = "io.worlds.flavor";
+/// Canonical project folder (where worlds.yaml and `.worlds/` live) that created the world.
+pub const LABEL_PROJECT: &str = "io.worlds.project";
+/// Canonical dumps folder of the plan.
+pub const LABEL_DUMPS_DIR: &str = "io.worlds.dumps_dir";
+/// The `--at` of the plan ("" for the latest dumps).
+pub const LABEL_AT: &str = "io.worlds.at";
+/// Content identity of the dump: `size:mtime:sha256-of-samples`.
+pub const LABEL_DUMP_ID: &str = "io.worlds.dump_id";
+/// The `up` run that created the world.
+pub const LABEL_SESSION: &str = "io.worlds.session";
 
 /// Oldest engine API this tool speaks (Docker 20.10).
 const MIN_API: (u32, u32) = (1, 41);
@@ -65,10 +78,23 @@ pub struct WorldContainer {
     pub flavor: Flavor,
     /// Published port on 127.0.0.1 (from the label; the binding exists while it runs).
     pub port: u16,
+    pub project: String,
+    pub dumps_dir: String,
+    pub at: String,
+    pub dump_id: String,
+    pub session: String,
     pub running: bool,
     /// Docker's own words: `running`, `exited`, `created`...
     pub docker_state: String,
     pub status: String,
+}
+
+/// A world's data volume as Docker reports it.
+#[derive(Debug, Clone)]
+pub struct WorldVolume {
+    pub name: String,
+    pub env: String,
+    pub project: String,
 }
 
 /// What `create_world` needs.
@@ -81,27 +107,35 @@ pub struct WorldSpec<'a> {
     pub dump_size: u64,
     pub port: u16,
     pub password: &'a str,
+    pub project: &'a str,
+    pub dumps_dir: &'a str,
+    pub at: &'a str,
+    pub dump_id: &'a str,
+    pub session: &'a str,
 }
 
-pub fn container_name(env: &str, world: &str) -> String {
-    format!("worlds-{env}-{}", sanitize(world))
+/// What a removal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    /// Docker answered 404: it was already gone.
+    AlreadyGone,
 }
 
-pub fn volume_name(env: &str, world: &str) -> String {
-    format!("worlds-{env}-{}-data", sanitize(world))
+/// Do these labels say the object is this project's, for this environment and world?
+pub fn owned(labels: &HashMap<String, String>, env: &str, world: Option<&str>) -> bool {
+    labels.get(LABEL_MANAGED).map(String::as_str) == Some("true")
+        && labels.get(LABEL_ENV).map(String::as_str) == Some(env)
+        && world.is_none_or(|w| labels.get(LABEL_WORLD).map(String::as_str) == Some(w))
 }
 
-/// Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
+fn foreign(kind: &str, name: &str, world: &str, env: &str) -> anyhow::Error {
+    unusable(format!(
+        "a {kind} named {name} exists but was not created by worlds for world {} of \
+         environment {env}; worlds never uses or removes it. Rename or remove it yourself \
+         (docker {kind} rm {name}) or use another environment (--env NAME)",
+        crate::error::escape(world)
+    ))
 }
 
 fn describe_socket() -> String {
@@ -113,7 +147,7 @@ impl Engine {
     pub async fn connect() -> Result<Engine> {
         let socket = describe_socket();
         let unreachable = |e: &dyn std::fmt::Display| {
-            usage(format!(
+            unusable(format!(
                 "cannot reach the Docker engine at {socket}: {e}. Is Docker running \
                  (systemctl start docker) and may this user use it (group docker)? \
                  Set DOCKER_HOST to use another engine."
@@ -130,7 +164,7 @@ impl Engine {
         let mut parts = api.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
         let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
         if have < MIN_API {
-            return Err(usage(format!(
+            return Err(unusable(format!(
                 "the Docker engine at {socket} speaks API {api}; worlds needs {}.{} \
                  (Docker 20.10) or newer",
                 MIN_API.0, MIN_API.1
@@ -188,6 +222,11 @@ impl Engine {
                         Flavor::Mariadb
                     },
                     port: get(LABEL_PORT).parse().unwrap_or(0),
+                    project: get(LABEL_PROJECT),
+                    dumps_dir: get(LABEL_DUMPS_DIR),
+                    at: get(LABEL_AT),
+                    dump_id: get(LABEL_DUMP_ID),
+                    session: get(LABEL_SESSION),
                     running: state == ContainerSummaryStateEnum::RUNNING,
                     docker_state: state.to_string(),
                     status: c.status.unwrap_or_default(),
@@ -214,8 +253,19 @@ impl Engine {
             (LABEL_DUMP_SIZE.to_string(), spec.dump_size.to_string()),
             (LABEL_PORT.to_string(), spec.port.to_string()),
             (LABEL_FLAVOR.to_string(), config.flavor.name().to_string()),
+            (LABEL_PROJECT.to_string(), spec.project.to_string()),
+            (LABEL_DUMPS_DIR.to_string(), spec.dumps_dir.to_string()),
+            (LABEL_AT.to_string(), spec.at.to_string()),
+            (LABEL_DUMP_ID.to_string(), spec.dump_id.to_string()),
+            (LABEL_SESSION.to_string(), spec.session.to_string()),
         ]);
         let volume = volume_name(spec.env, spec.world);
+        let name = container_name(spec.env, spec.world);
+        // Docker hands back an existing volume of the same name: never accept a foreign one.
+        self.check_free(spec.env, spec.world).await?;
+        // Leftovers of this very world (an `up` killed half-way) are ours to clear.
+        self.remove_container(&name).await?;
+        self.remove_volume(&volume).await?;
         self.docker
             .create_volume(VolumeCreateRequest {
                 name: Some(volume.clone()),
@@ -224,7 +274,14 @@ impl Engine {
             })
             .await
             .with_context(|| format!("cannot create volume {volume}"))?;
-        let name = container_name(spec.env, spec.world);
+        let made = self
+            .docker
+            .inspect_volume(&volume)
+            .await
+            .with_context(|| format!("cannot inspect volume {volume}"))?;
+        if made.labels.get(LABEL_SESSION) != Some(&spec.session.to_string()) {
+            return Err(foreign("volume", &volume, spec.world, spec.env));
+        }
         let port_bindings = HashMap::from([(
             "3306/tcp".to_string(),
             Some(vec![PortBinding {
@@ -264,44 +321,104 @@ impl Engine {
         self.docker.start_container(name, None).await
     }
 
-    /// Remove a container (with its anonymous volumes) and the world's named volume.
-    pub async fn remove_world(&self, env: &str, world: &str) -> Result<()> {
+    /// Fail when a container or volume with the world's names exists that is not this
+    /// environment's world (a foreign object); leftovers of the world itself are fine.
+    pub async fn check_free(&self, env: &str, world: &str) -> Result<()> {
         let name = container_name(env, world);
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        match self.docker.remove_container(&name, Some(options)).await {
-            Ok(()) => {}
+        match self.docker.inspect_container(&name, None).await {
+            Ok(info) => {
+                let labels = info.config.and_then(|c| c.labels).unwrap_or_default();
+                if !owned(&labels, env, Some(world)) {
+                    return Err(foreign("container", &name, world, env));
+                }
+            }
             Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(anyhow!(e).context(format!("cannot remove container {name}"))),
+            Err(e) => return Err(anyhow!(e).context(format!("cannot inspect container {name}"))),
         }
-        self.remove_volume(&volume_name(env, world)).await
+        let volume = volume_name(env, world);
+        match self.docker.inspect_volume(&volume).await {
+            Ok(v) => {
+                if !owned(&v.labels, env, Some(world)) {
+                    return Err(foreign("volume", &volume, world, env));
+                }
+            }
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(anyhow!(e).context(format!("cannot inspect volume {volume}"))),
+        }
+        Ok(())
     }
 
-    pub async fn remove_container(&self, id: &str) -> Result<()> {
+    /// Remove the world's container and volume, after checking that both are this
+    /// environment's world; a foreign object of that name is an error and stays.
+    pub async fn remove_world(&self, env: &str, world: &str) -> Result<(Removal, Removal)> {
+        self.check_free(env, world).await?;
+        let container = self.remove_container(&container_name(env, world)).await?;
+        let volume = self.remove_volume(&volume_name(env, world)).await?;
+        Ok((container, volume))
+    }
+
+    pub async fn remove_container(&self, id: &str) -> Result<Removal> {
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
             .build();
         match self.docker.remove_container(id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
+            Ok(()) => Ok(Removal::Removed),
+            Err(e) if is_not_found(&e) => Ok(Removal::AlreadyGone),
             Err(e) => Err(anyhow!(e).context(format!("cannot remove container {id}"))),
         }
     }
 
-    pub async fn remove_volume(&self, name: &str) -> Result<()> {
+    pub async fn remove_volume(&self, name: &str) -> Result<Removal> {
         let options = RemoveVolumeOptionsBuilder::default().force(true).build();
         match self.docker.remove_volume(name, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
+            Ok(()) => Ok(Removal::Removed),
+            Err(e) if is_not_found(&e) => Ok(Removal::AlreadyGone),
             Err(e) => Err(anyhow!(e).context(format!("cannot remove volume {name}"))),
         }
     }
 
-    /// Names of the managed volumes of one environment or of all.
-    pub async fn list_volumes(&self, env: Option<&str>) -> Result<Vec<String>> {
+    /// A stable id of the engine (for lock files shared by every checkout using it).
+    pub async fn engine_id(&self) -> String {
+        match self.docker.info().await {
+            Ok(info) => info.id.unwrap_or_else(|| self.socket.clone()),
+            Err(_) => self.socket.clone(),
+        }
+    }
+
+    /// Write the world's record into its data volume.
+    pub async fn write_record(&self, container: &str, record: &Record) -> Result<()> {
+        let tar = record.to_tar()?;
+        let options = UploadToContainerOptionsBuilder::default()
+            .path(RECORD_DIR)
+            .build();
+        self.docker
+            .upload_to_container(container, Some(options), bollard::body_full(tar.into()))
+            .await
+            .with_context(|| format!("cannot write the record of container {container}"))
+    }
+
+    /// Read the world's record (None when it has none, or it cannot be read).
+    pub async fn read_record(&self, container: &str) -> Option<Record> {
+        let path = format!("{RECORD_DIR}/{RECORD_FILE}");
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(&path)
+            .build();
+        let mut stream = self
+            .docker
+            .download_from_container(container, Some(options));
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            archive.extend_from_slice(&chunk.ok()?);
+            if archive.len() > 16 << 20 {
+                return None;
+            }
+        }
+        Record::from_tar(&archive)
+    }
+
+    /// The managed volumes of one environment or of all.
+    pub async fn list_volumes(&self, env: Option<&str>) -> Result<Vec<WorldVolume>> {
         let mut label_filters = vec![format!("{LABEL_MANAGED}=true")];
         if let Some(env) = env {
             label_filters.push(format!("{LABEL_ENV}={env}"));
@@ -319,7 +436,11 @@ impl Engine {
             .volumes
             .unwrap_or_default()
             .into_iter()
-            .map(|v| v.name)
+            .map(|v| WorldVolume {
+                env: v.labels.get(LABEL_ENV).cloned().unwrap_or_default(),
+                project: v.labels.get(LABEL_PROJECT).cloned().unwrap_or_default(),
+                name: v.name,
+            })
             .collect())
     }
 

@@ -229,7 +229,7 @@ impl Parser<'_> {
         }
         let digits = &self.s[start..self.i];
         if digits.is_empty()
-            || digits.len() % 2 != 0
+            || !digits.len().is_multiple_of(2)
             || self
                 .peek()
                 .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')

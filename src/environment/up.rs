@@ -1,0 +1,475 @@
+//! `up` as a few typed steps: what the plan wants ([`desired`]) -> what to do with each world
+//! ([`reconcile`](super::reconcile)) -> doing it ([`apply`]). Nothing here prints: messages
+//! go through the [`Progress`] reporter, results are returned to the command.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use chrono::Local;
+use futures::future::join_all;
+
+use super::names::container_name;
+use super::reconcile::{reconcile, Action, Have, Wanted};
+use super::record::{Outcome, Record};
+use super::World;
+use crate::catalog::{Plan, PlannedWorld};
+use crate::config::Config;
+use crate::db::{wait_ready, Target};
+use crate::engine::{allocate_ports, is_port_conflict, is_port_taken, Engine, WorldSpec};
+use crate::error::{escape, unusable};
+use crate::identity::{identify, DumpIdentity};
+use crate::load::progress::Progress;
+use crate::load::{restore, Counters, RestoreOptions};
+
+/// A planned world with what identifies its dump.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub planned: PlannedWorld,
+    /// Canonical path of the dump file.
+    pub path: String,
+    pub identity: DumpIdentity,
+}
+
+/// The plan of this `up`, ready to compare with what exists.
+#[derive(Debug, Clone)]
+pub struct Desire {
+    pub worlds: Vec<Desired>,
+    /// Canonical dumps folder.
+    pub dumps_dir: String,
+    /// `--at` as given ("" for the latest dumps).
+    pub at: String,
+    /// Canonical project folder.
+    pub project: String,
+}
+
+fn canonical(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Step 1: identify every planned dump by content.
+pub fn desired(config: &Config, plan: &Plan, at: Option<&str>) -> Result<Desire> {
+    let worlds = plan
+        .worlds
+        .iter()
+        .map(|w| {
+            Ok(Desired {
+                identity: identify(&w.dump.path)?,
+                path: canonical(&w.dump.path),
+                planned: w.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Desire {
+        worlds,
+        dumps_dir: canonical(&config.dumps),
+        at: at.unwrap_or_default().trim().to_string(),
+        project: config.project_dir(),
+    })
+}
+
+/// Step 2: one action per desired world.
+pub fn actions(
+    desire: &Desire,
+    existing: &[World],
+    replace: bool,
+    no_restore: bool,
+) -> Vec<Action> {
+    let wanted: Vec<Wanted> = desire
+        .worlds
+        .iter()
+        .map(|d| Wanted {
+            world: &d.planned.world,
+            file: &d.planned.dump.file_name,
+            identity: &d.identity,
+            dumps_dir: &desire.dumps_dir,
+            at: &desire.at,
+        })
+        .collect();
+    let have: Vec<Have> = existing
+        .iter()
+        .map(|w| Have {
+            world: w.name(),
+            state: &w.state,
+            restored: w.restored(),
+            empty: w.empty(),
+            file: &w.container.dump,
+            identity: DumpIdentity::from_label(&w.container.dump_id),
+            dumps_dir: &w.container.dumps_dir,
+            at: &w.container.at,
+        })
+        .collect();
+    reconcile(&wanted, &have, replace, no_restore)
+}
+
+/// Settings of the `apply` step.
+pub struct Settings {
+    pub no_restore: bool,
+    pub start_timeout: Duration,
+    pub restore: RestoreOptions,
+    /// This run's session id (labels of the containers it creates).
+    pub session: String,
+}
+
+/// What happened to one world.
+#[derive(Debug)]
+pub struct WorldResult {
+    pub world: String,
+    pub action: Action,
+    pub outcome: Result<Outcome, String>,
+    pub rows: u64,
+    pub sql_bytes: u64,
+    pub elapsed: Duration,
+}
+
+impl WorldResult {
+    /// Left as it was (kept) or only started again.
+    pub fn untouched(&self) -> bool {
+        matches!(self.action, Action::Keep | Action::Start)
+    }
+}
+
+/// Step 3: carry out the actions (no `Refuse` may be among them).
+#[allow(clippy::too_many_arguments)]
+pub async fn apply(
+    engine: &Engine,
+    config: &Config,
+    desire: &Desire,
+    actions: &[Action],
+    existing: &[World],
+    password: &str,
+    settings: &Settings,
+    counters: &[Arc<Counters>],
+    progress: &Progress,
+) -> Result<Vec<WorldResult>> {
+    if actions.iter().any(|a| matches!(a, Action::Refuse(_))) {
+        return Err(anyhow!("refused worlds cannot be applied"));
+    }
+    // Objects in the way that are not ours stop everything before anything is touched.
+    for (d, a) in desire.worlds.iter().zip(actions) {
+        if !matches!(a, Action::Keep | Action::Start) {
+            engine.check_free(&config.env, &d.planned.world).await?;
+        }
+    }
+    // Ports: world i wants port_base + i; skip ports of other worlds and busy ones.
+    let all = engine.list_worlds(None).await?;
+    let staying: HashSet<&str> = desire
+        .worlds
+        .iter()
+        .zip(actions)
+        .filter(|(_, a)| matches!(a, Action::Keep | Action::Start))
+        .map(|(d, _)| d.planned.world.as_str())
+        .collect();
+    let mut claimed: HashSet<u16> = all
+        .iter()
+        .filter(|c| c.env != config.env || staying.contains(c.world.as_str()))
+        .map(|c| c.port)
+        .collect();
+    let choices = allocate_ports(config.port_base, desire.worlds.len(), &claimed, |p| {
+        !claimed.contains(&p) && is_port_taken(p)
+    })
+    .ok_or_else(|| unusable(format!("no free ports from {} up", config.port_base)))?;
+    claimed.extend(choices.iter().map(|c| c.port));
+    let claimed = Mutex::new(claimed);
+
+    let tasks = desire.worlds.iter().enumerate().map(|(i, d)| {
+        let action = actions[i].clone();
+        let existing = existing.iter().find(|w| w.name() == d.planned.world);
+        let claimed = &claimed;
+        let choice = choices[i];
+        let counters = counters[i].clone();
+        async move {
+            let mut restored_rows = 0;
+            let started = Instant::now();
+            let world = d.planned.world.clone();
+            let outcome = match &action {
+                Action::Keep => Ok(if existing.is_some_and(World::empty) {
+                    Outcome::Empty
+                } else {
+                    Outcome::Ready
+                }),
+                Action::Start => start_again(engine, existing, settings, progress).await,
+                _ => {
+                    if choice.port != choice.wanted {
+                        progress.println(&format!(
+                            "{}: port {} is taken, using {}",
+                            escape(&world),
+                            choice.wanted,
+                            choice.port
+                        ));
+                    }
+                    let mut world_run = WorldRun {
+                        engine,
+                        config,
+                        desire,
+                        d,
+                        password,
+                        settings,
+                        progress,
+                        record: new_record(d, &settings.session),
+                        started,
+                    };
+                    let result = world_run
+                        .create_and_restore(choice.port, claimed, counters.clone())
+                        .await;
+                    world_run.record.sql_bytes = counters
+                        .sql_bytes
+                        .load(std::sync::atomic::Ordering::Relaxed);
+                    restored_rows = world_run.record.total_rows();
+                    world_run.finish(result).await
+                }
+            };
+            match &outcome {
+                Ok(Outcome::Ready) if !matches!(action, Action::Keep) => {
+                    progress.finish(&world, "ready")
+                }
+                Ok(Outcome::Empty) if !matches!(action, Action::Keep) => {
+                    progress.finish(&world, "empty")
+                }
+                Err(_) => progress.finish(&world, "FAILED"),
+                _ => {}
+            }
+            let rows = match (&action, existing) {
+                (Action::Keep | Action::Start, Some(w)) => {
+                    w.own_record().map(Record::total_rows).unwrap_or(0)
+                }
+                _ => restored_rows,
+            };
+            WorldResult {
+                world,
+                action,
+                outcome: outcome.map_err(|e| format!("{e:#}")),
+                rows,
+                sql_bytes: counters
+                    .sql_bytes
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                elapsed: started.elapsed(),
+            }
+        }
+    });
+    Ok(join_all(tasks).await)
+}
+
+/// Start a stopped world again; its data and record stay as they were.
+async fn start_again(
+    engine: &Engine,
+    existing: Option<&World>,
+    settings: &Settings,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let w = existing.ok_or_else(|| anyhow!("the world to start is gone"))?;
+    let name = &w.container.name;
+    progress.println(&format!(
+        "{}: starting the stopped world again",
+        escape(w.name())
+    ));
+    if let Err(e) = engine.start(name).await {
+        return Err(anyhow!("cannot start container {name}: {e}"));
+    }
+    let password = w
+        .password
+        .as_deref()
+        .ok_or_else(|| anyhow!("no password for world {}", w.name()))?;
+    wait_for_server(engine, name, w.name(), w.container.port, password, settings).await?;
+    Ok(if w.empty() {
+        Outcome::Empty
+    } else {
+        Outcome::Ready
+    })
+}
+
+async fn wait_for_server(
+    engine: &Engine,
+    name: &str,
+    world: &str,
+    port: u16,
+    password: &str,
+    settings: &Settings,
+) -> Result<()> {
+    let target = Target::root(port, password);
+    if let Err(e) = wait_ready(&target, settings.start_timeout, || async {
+        Ok(engine.is_running(name).await?.unwrap_or(false))
+    })
+    .await
+    {
+        let tail = engine.log_tail(name, 20).await;
+        return Err(e.context(format!(
+            "world {} (container {name}) did not become ready\n--- last log lines of {name} ---\n{}",
+            escape(world),
+            escape(tail.trim_end())
+        )));
+    }
+    Ok(())
+}
+
+fn new_record(d: &Desired, session: &str) -> Record {
+    Record {
+        outcome: Outcome::Restoring,
+        session: session.to_string(),
+        dump: d.planned.dump.file_name.clone(),
+        dump_path: d.path.clone(),
+        size_bytes: d.planned.dump.size,
+        started: Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        finished: None,
+        seconds: None,
+        restore_seconds: None,
+        error: None,
+        rows: Default::default(),
+        sql_bytes: 0,
+        statements: 0,
+    }
+}
+
+/// One world being (re)created and restored.
+struct WorldRun<'a> {
+    engine: &'a Engine,
+    config: &'a Config,
+    desire: &'a Desire,
+    d: &'a Desired,
+    password: &'a str,
+    settings: &'a Settings,
+    progress: &'a Progress,
+    record: Record,
+    started: Instant,
+}
+
+impl WorldRun<'_> {
+    fn name(&self) -> String {
+        container_name(&self.config.env, &self.d.planned.world)
+    }
+
+    /// Remove what was there, create, start, wait, restore and verify.
+    async fn create_and_restore(
+        &mut self,
+        first_port: u16,
+        claimed: &Mutex<HashSet<u16>>,
+        counters: Arc<Counters>,
+    ) -> Result<Outcome> {
+        let world = &self.d.planned.world;
+        let name = self.name();
+        self.engine.remove_world(&self.config.env, world).await?;
+        let dump_id = self.d.identity.to_label();
+        let timestamp = self
+            .d
+            .planned
+            .dump
+            .timestamp
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string();
+        let mut port = first_port;
+        let mut attempts = 0;
+        loop {
+            let spec = WorldSpec {
+                env: &self.config.env,
+                world,
+                dump_file: &self.d.planned.dump.file_name,
+                dump_path: &self.d.path,
+                dump_timestamp: &timestamp,
+                dump_size: self.d.planned.dump.size,
+                port,
+                password: self.password,
+                project: &self.desire.project,
+                dumps_dir: &self.desire.dumps_dir,
+                at: &self.desire.at,
+                dump_id: &dump_id,
+                session: &self.settings.session,
+            };
+            self.engine.create_world(self.config, &spec).await?;
+            match self.engine.start(&name).await {
+                Ok(()) => break,
+                Err(e) if is_port_conflict(&e) && attempts < 20 => {
+                    attempts += 1;
+                    self.engine.remove_world(&self.config.env, world).await?;
+                    let next = {
+                        let mut claimed =
+                            claimed.lock().map_err(|_| anyhow!("port table poisoned"))?;
+                        let mut p = port.checked_add(1).ok_or_else(|| anyhow!("no free port"))?;
+                        while claimed.contains(&p) || is_port_taken(p) {
+                            p = p.checked_add(1).ok_or_else(|| anyhow!("no free port"))?;
+                        }
+                        claimed.insert(p);
+                        p
+                    };
+                    self.progress.println(&format!(
+                        "{}: port {port} was taken meanwhile, using {next}",
+                        escape(world)
+                    ));
+                    port = next;
+                }
+                Err(e) => {
+                    let tail = self.engine.log_tail(&name, 20).await;
+                    return Err(anyhow!(
+                        "cannot start container {name}: {e}\n--- last log lines ---\n{}",
+                        escape(&tail)
+                    ));
+                }
+            }
+        }
+        wait_for_server(
+            self.engine,
+            &name,
+            world,
+            port,
+            self.password,
+            self.settings,
+        )
+        .await?;
+        if self.settings.no_restore {
+            return Ok(Outcome::Empty);
+        }
+        self.engine.write_record(&name, &self.record).await?;
+        let loading = Instant::now();
+        let target = Target::root(port, self.password);
+        let report = restore(
+            &target,
+            &self.d.planned.dump.path,
+            &self.settings.restore,
+            counters,
+        )
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "restoring {} into world {}",
+                escape(&self.d.path),
+                escape(world)
+            ))
+        })?;
+        self.record.restore_seconds = Some(loading.elapsed().as_secs_f64());
+        self.record.rows = report.rows;
+        self.record.statements = report.statements;
+        Ok(Outcome::Ready)
+    }
+
+    /// Write the final record into the world: `ready` (verified), `empty`, or `failed`.
+    /// A world whose record cannot be written is not ready.
+    async fn finish(&mut self, result: Result<Outcome>) -> Result<Outcome> {
+        let name = self.name();
+        self.record.finished =
+            Some(Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+        self.record.seconds = Some(self.started.elapsed().as_secs_f64());
+        match result {
+            Ok(outcome) => {
+                self.record.outcome = outcome;
+                self.engine
+                    .write_record(&name, &self.record)
+                    .await
+                    .context("the restore was verified, but its record could not be stored")?;
+                Ok(outcome)
+            }
+            Err(e) => {
+                self.record.outcome = Outcome::Failed;
+                self.record.error = Some(format!("{e:#}"));
+                // Best effort: a container that never came to be cannot hold a record, and
+                // without one the world shows as interrupted, never as ready.
+                let _ = self.engine.write_record(&name, &self.record).await;
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Content identity of a dump file: what makes two paths the same dump, whatever their
+//! spelling (`./dumps`, `dumps/../dumps`, a symlink, an absolute path), and a file with the
+//! same name but other content another dump.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+/// Bytes hashed at the start, the middle and the end of the file.
+const SAMPLE: u64 = 1 << 20;
+
+/// Size, modification time and a hash of the file's size, start, middle and end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpIdentity {
+    pub size: u64,
+    /// Seconds since the epoch.
+    pub mtime: i64,
+    /// Hex SHA-256 of the size and the sampled bytes (the whole file when it is small).
+    pub hash: String,
+}
+
+impl DumpIdentity {
+    /// The identity as one label value: `size:mtime:hash`.
+    pub fn to_label(&self) -> String {
+        format!("{}:{}:{}", self.size, self.mtime, self.hash)
+    }
+
+    pub fn from_label(text: &str) -> Option<DumpIdentity> {
+        let mut parts = text.splitn(3, ':');
+        let size = parts.next()?.parse().ok()?;
+        let mtime = parts.next()?.parse().ok()?;
+        let hash = parts.next()?.to_string();
+        (hash.len() == 64).then_some(DumpIdentity { size, mtime, hash })
+    }
+}
+
+/// Read the identity of the dump at `path`.
+pub fn identify(path: &Path) -> Result<DumpIdentity> {
+    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let size = meta.len();
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut hasher = Sha256::new();
+    hasher.update(size.to_le_bytes());
+    let starts: Vec<u64> = if size <= 3 * SAMPLE {
+        vec![0]
+    } else {
+        vec![0, size / 2 - SAMPLE / 2, size - SAMPLE]
+    };
+    let len = if size <= 3 * SAMPLE { size } else { SAMPLE };
+    let mut buf = vec![0u8; len as usize];
+    for start in starts {
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut buf))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        hasher.update(&buf);
+    }
+    let hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(DumpIdentity { size, mtime, hash })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_bytes_same_identity_other_bytes_other() {
+        let dir = std::env::temp_dir().join(format!("worlds-id-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = dir.join("a.sql");
+        std::fs::write(&a, b"INSERT 1;").unwrap();
+        let id = identify(&a).unwrap();
+        let spelled = dir.join(".").join("a.sql");
+        assert_eq!(identify(&spelled).unwrap(), id);
+        assert_eq!(DumpIdentity::from_label(&id.to_label()), Some(id.clone()));
+        std::fs::write(&a, b"INSERT 2;").unwrap();
+        assert_ne!(identify(&a).unwrap().hash, id.hash);
+        let big = dir.join("big.sql");
+        let mut data = vec![7u8; 4 << 20];
+        std::fs::write(&big, &data).unwrap();
+        let before = identify(&big).unwrap();
+        data[2 << 20] = 8;
+        std::fs::write(&big, &data).unwrap();
+        assert_ne!(identify(&big).unwrap().hash, before.hash);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
