@@ -178,3 +178,42 @@ fn help_explains_every_command_and_flag() {
         assert!(plan.contains(word), "plan --help lacks {word}:\n{plan}");
     }
 }
+
+#[test]
+fn control_characters_in_file_names_are_escaped_and_such_hosts_refused() {
+    let t = TestEnv::new("plan-ctrl", 0);
+    let dumps = t.subdir("dumps");
+    let sample = std::fs::read(repo().join("dumps/host1_fulldump_20240618_211313.sql.gz")).unwrap();
+    std::fs::write(dumps.join("host1_fulldump_20240618_000000.sql.gz"), &sample).unwrap();
+    std::fs::write(
+        dumps.join("evil\x1b[2J_fulldump_20240618_000000.sql.gz"),
+        &sample,
+    )
+    .unwrap();
+    std::fs::write(dumps.join("notes\x07.txt"), b"x").unwrap();
+    let out = t.run(&["plan", "--dumps", "dumps"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        !text.contains('\x1b') && !text.contains('\x07'),
+        "raw control characters: {text:?}"
+    );
+    assert!(text.contains("evil\\u{1b}[2J"), "{text}");
+    assert!(text.contains("control characters"), "{text}");
+    let v = t.json(&["plan", "--dumps", "dumps", "--format", "json"]);
+    assert_eq!(picked(&v).len(), 1, "{v}");
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = Command::new(WORLDS).arg("--help").output().unwrap();
+    let text = stdout(&out);
+    for code in [
+        "0 all good",
+        "1 some world failed",
+        "2 usage",
+        "3 the environment is not usable",
+    ] {
+        assert!(text.contains(code), "--help lacks {code:?}: {text}");
+    }
+}

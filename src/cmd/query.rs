@@ -79,10 +79,10 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
     );
     let mut notes = Vec::new();
     for (world, what) in &merged.drift {
-        notes.push(format!("note: {world} {what}"));
+        notes.push(crate::error::escape(&format!("note: {world} {what}")));
     }
     for (world, error) in &merged.errors {
-        notes.push(format!("error: {world}: {error}"));
+        notes.push(crate::error::escape(&format!("error: {world}: {error}")));
     }
     match format {
         QueryFormat::Table => {
