@@ -173,6 +173,10 @@ pub struct DownArgs {
     /// Remove every environment of this project folder, not just the selected one.
     #[arg(long)]
     pub all: bool,
+
+    /// Also remove an environment that was created from another project folder.
+    #[arg(long, conflicts_with = "all")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -394,6 +394,28 @@ fn down_all_removes_only_this_project_folders_environments() {
         listed.contains(&a.env.as_str()) && listed.contains(&b.env.as_str()),
         "{envs}"
     );
+    // From B's folder, A's environment is A's: up and down refuse it (exit 3) and name A.
+    let in_b = |args: &[&str]| {
+        Command::new(WORLDS)
+            .current_dir(&b.dir)
+            .args(args)
+            .args(["--env", &a.env])
+            .output()
+            .unwrap()
+    };
+    for args in [
+        vec!["up", "--dumps", sample().as_str(), "--hosts", "host1"],
+        vec!["down"],
+    ] {
+        let out = in_b(&args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(a.dir.file_name().unwrap().to_str().unwrap()),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(a.leftovers(), (1, 1));
     let out = Command::new(WORLDS)
         .current_dir(&a.dir)
         .args(["down", "--all"])

@@ -66,6 +66,23 @@ pub async fn run(config: &Config, args: &DownArgs) -> Result<i32> {
         );
         mine
     } else {
+        let (containers, volumes) = objects(&engine, &config.env, None).await?;
+        let mut others: Vec<&str> = containers
+            .iter()
+            .map(|c| c.project.as_str())
+            .chain(volumes.iter().map(|v| v.project.as_str()))
+            .filter(|p| *p != project)
+            .collect();
+        others.sort();
+        others.dedup();
+        if !others.is_empty() && !args.force {
+            return Err(unusable(format!(
+                "environment {} was created from the project folder {}; run `worlds down` \
+                 there, or add --force to remove it from here",
+                config.env,
+                escape(&others.join(", "))
+            )));
+        }
         vec![config.env.clone()]
     };
     let mut errors = Vec::new();
@@ -82,15 +99,18 @@ pub async fn run(config: &Config, args: &DownArgs) -> Result<i32> {
     }
 }
 
-/// Take the environment's lock; an `up` that holds it is asked to stop first.
-async fn take_lock(engine: &Engine, env: &str) -> Result<EnvLock> {
-    let path = lock_path(engine, env).await;
+/// Take the environment's lock; an `up` that holds it is asked to stop first (then the
+/// second value is true).
+async fn take_lock(engine: &Engine, env: &str) -> Result<(EnvLock, bool)> {
+    let path = lock_path(engine, env).await?;
+    let mut stopped = false;
     match lock::acquire(&path, env, Holder::me("down"), Contention::Fail).await {
-        Ok(held) => return Ok(held),
+        Ok(held) => return Ok((held, false)),
         Err(_) => {
             if let Some(holder) = lock::probe(&path) {
                 if holder.command == "up" {
                     println!("stopping {} first", holder.describe());
+                    stopped = true;
                     holder.ask_to_stop().map_err(|e| {
                         unusable(format!(
                             "environment {env} is in use by {} and it cannot be stopped from \
@@ -105,7 +125,7 @@ async fn take_lock(engine: &Engine, env: &str) -> Result<EnvLock> {
         }
     }
     let notice = |_: &Holder| {};
-    tokio::time::timeout(
+    let held = tokio::time::timeout(
         LOCK_WAIT,
         lock::acquire(&path, env, Holder::me("down"), Contention::Wait(&notice)),
     )
@@ -115,7 +135,8 @@ async fn take_lock(engine: &Engine, env: &str) -> Result<EnvLock> {
             "environment {env} is still in use after {} s; nothing was removed",
             LOCK_WAIT.as_secs()
         ))
-    })?
+    })??;
+    Ok((held, stopped))
 }
 
 async fn down_one(
@@ -124,7 +145,7 @@ async fn down_one(
     env: &str,
     project: Option<&str>,
 ) -> Result<()> {
-    let held = take_lock(engine, env).await?;
+    let (held, stopped_an_up) = take_lock(engine, env).await?;
     let mut found = 0;
     let mut errors = Vec::new();
     // A request the stopped `up` had already sent may still create an object: look again
@@ -136,7 +157,9 @@ async fn down_one(
         errors.clear();
         let (seen, left) = remove_round(engine, env, project, &mut errors).await?;
         found += seen;
-        if left == 0 && errors.is_empty() {
+        // After stopping an `up`, look once more a little later: a request it had already
+        // sent may still be creating something.
+        if left == 0 && errors.is_empty() && !(stopped_an_up && round == 0) {
             break;
         }
         if round == 3 && errors.is_empty() {

@@ -44,14 +44,25 @@ pub async fn run(config: &Config, args: &EnvsArgs) -> Result<i32> {
         .into_iter()
         .map(|c| c.env)
         .collect();
+    let volumes = engine.list_volumes(None).await?;
+    names.extend(volumes.iter().map(|v| v.env.clone()));
+    names.sort();
     names.dedup();
     let project = config.project_dir();
     let mut envs = Vec::new();
     for env in names {
         let worlds =
             environment::load(&engine, &env, &EnvDir::new(config.state_dir.join(&env))).await?;
-        let mut projects: Vec<String> =
-            worlds.iter().map(|w| w.container.project.clone()).collect();
+        let mut projects: Vec<String> = worlds
+            .iter()
+            .map(|w| w.container.project.clone())
+            .chain(
+                volumes
+                    .iter()
+                    .filter(|v| v.env == env)
+                    .map(|v| v.project.clone()),
+            )
+            .collect();
         projects.sort();
         projects.dedup();
         let project_text = projects.join(", ");
@@ -110,7 +121,11 @@ fn render(envs: &[EnvJson]) -> String {
         dirs.sort();
         dirs.dedup();
         t.add_row(vec![
-            format!("{}{}", e.env, if e.this_project { " *" } else { "" }),
+            format!(
+                "{}{}",
+                escape(&e.env),
+                if e.this_project { " *" } else { "" }
+            ),
             escape(&e.project),
             e.worlds.len().to_string(),
             states,

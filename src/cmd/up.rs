@@ -16,15 +16,40 @@ use crate::environment::reconcile::Action;
 use crate::environment::record::Outcome;
 use crate::environment::up::{actions, apply, desired, Settings, WorldResult};
 use crate::environment::{self, cnf, lock_path};
-use crate::error::{escape, usage, Exit};
+use crate::error::{escape, unusable, usage, Exit};
 use crate::load::progress::Progress;
 use crate::load::{Counters, RestoreOptions};
 use crate::output::{human_bytes, human_duration, print, table};
 use crate::state::EnvDir;
 
 pub async fn run(config: &Config, args: &UpArgs) -> Result<i32> {
-    // From the start, Ctrl-C and SIGTERM (`worlds down`) stop `up` in an orderly way.
+    // From the start, Ctrl-C and SIGTERM (`worlds down`) stop `up`: the work is dropped (its
+    // lock with it), then the message says what is left.
     let mut signals = StopSignals::new()?;
+    tokio::select! {
+        result = up(config, args) => result,
+        signal = signals.recv() => {
+            eprintln!(
+                "\n{signal}: stopped. Worlds whose restore did not finish show as `interrupted`; \
+                 `worlds up{}` redoes them, `worlds down{}` removes everything",
+                env_flag(&config.env),
+                env_flag(&config.env)
+            );
+            Ok(if signal == "interrupted" { 130 } else { 143 })
+        }
+    }
+}
+
+/// Aborts the task when dropped (the progress ticker must not outlive `up`).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     let plan = plan_for(config, args.select.at.as_deref(), &args.select.hosts)?;
     for s in &plan.skipped {
         eprintln!("skipped {}: {}", escape(&s.file), escape(&s.reason));
@@ -52,11 +77,12 @@ pub async fn run(config: &Config, args: &UpArgs) -> Result<i32> {
     } else {
         Contention::Fail
     };
-    let lock_file = lock_path(&engine, &config.env).await;
+    let lock_file = lock_path(&engine, &config.env).await?;
     let held = lock::acquire(&lock_file, &config.env, me, contention).await?;
 
     let env_dir = EnvDir::new(config.env_dir());
     let existing = environment::load(&engine, &config.env, &env_dir).await?;
+    check_existing(&config.env, &desire.project, &existing)?;
     let todo = actions(&desire, &existing, args.replace, args.no_restore);
 
     for w in &existing {
@@ -152,43 +178,31 @@ pub async fn run(config: &Config, args: &UpArgs) -> Result<i32> {
     );
     let ticker = {
         let progress = progress.clone();
-        tokio::spawn(async move {
+        AbortOnDrop(tokio::spawn(async move {
             loop {
                 progress.tick();
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-        })
+        }))
     };
-    let work = apply(
+    let results = apply(
         &engine, config, &desire, &todo, &existing, &password, &settings, &counters, &progress,
-    );
-    let results = tokio::select! {
-        results = work => results,
-        signal = signals.recv() => {
-            ticker.abort();
-            progress.clear();
-            eprintln!(
-                "\n{signal}: stopped. Worlds whose restore did not finish show as `interrupted`; \
-                 `worlds up{}` redoes them, `worlds down{}` removes everything",
-                env_flag(&config.env),
-                env_flag(&config.env)
-            );
-            held.release();
-            return Ok(if signal == "interrupted" { 130 } else { 143 });
-        }
-    };
-    ticker.abort();
+    )
+    .await;
+    drop(ticker);
     progress.tick();
     progress.clear();
     let results = results?;
 
-    let worlds = environment::load(&engine, &config.env, &env_dir)
-        .await
-        .unwrap_or_default();
+    let worlds = environment::load(&engine, &config.env, &env_dir).await;
     held.release();
-    let cnf_path = env_dir
-        .write_cnf(&cnf::render(&worlds, &config.database))
-        .ok();
+    // The option file is rewritten only from a complete list of worlds.
+    let cnf_path = match worlds {
+        Ok(worlds) => env_dir
+            .write_cnf(&cnf::render(&worlds, &config.database))
+            .ok(),
+        Err(_) => None,
+    };
     print(&summary(&results))?;
     for r in &results {
         if let Err(e) = &r.outcome {
@@ -215,6 +229,39 @@ pub async fn run(config: &Config, args: &UpArgs) -> Result<i32> {
     } else {
         Ok(Exit::Ok.code())
     }
+}
+
+/// Worlds `up` must not act on: made by another project folder, by an older `worlds`
+/// (no session label), or two containers for one world.
+fn check_existing(env: &str, project: &str, existing: &[environment::World]) -> Result<()> {
+    for (i, w) in existing.iter().enumerate() {
+        if w.container.project != project {
+            return Err(unusable(format!(
+                "environment {env} was created from the project folder {}; run `worlds` there \
+                 (or pick another environment with --env NAME) so one folder's `up` never \
+                 changes another folder's worlds",
+                escape(&w.container.project)
+            )));
+        }
+        if w.container.session.is_empty() {
+            return Err(unusable(format!(
+                "world {} of environment {env} (container {}) was made by an older worlds and \
+                 carries no record; remove it with `worlds down{}` and run `up` again",
+                escape(w.name()),
+                w.container.name,
+                env_flag(env)
+            )));
+        }
+        if existing[..i].iter().any(|o| o.name() == w.name()) {
+            return Err(unusable(format!(
+                "world {} of environment {env} has two containers; remove them with \
+                 `worlds down{}` and run `up` again",
+                escape(w.name()),
+                env_flag(env)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn containers(worlds: &[environment::World]) -> Vec<crate::engine::WorldContainer> {

@@ -13,8 +13,8 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use bollard::errors::Error as DockerError;
 use bollard::models::{
-    ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, Mount, MountType, PortBinding,
-    VolumeCreateRequest,
+    ContainerCreateBody, ContainerSummaryStateEnum, HostConfig, Mount, MountType,
+    MountVolumeOptions, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
@@ -293,7 +293,7 @@ impl Engine {
             image: Some(config.image.clone()),
             env: Some(server_env(config.flavor, spec.password)),
             cmd: Some(server_args(config)),
-            labels: Some(labels),
+            labels: Some(labels.clone()),
             exposed_ports: Some(vec!["3306/tcp".to_string()]),
             host_config: Some(HostConfig {
                 port_bindings: Some(port_bindings),
@@ -301,6 +301,12 @@ impl Engine {
                     target: Some("/var/lib/mysql".to_string()),
                     source: Some(volume),
                     typ: Some(MountType::VOLUME),
+                    // Should Docker ever create the volume itself (it was removed meanwhile),
+                    // it still carries the labels, so `down` finds it.
+                    volume_options: Some(MountVolumeOptions {
+                        labels: Some(labels.clone()),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 }]),
                 shm_size: Some(256 * 1024 * 1024),
@@ -379,11 +385,16 @@ impl Engine {
     }
 
     /// A stable id of the engine (for lock files shared by every checkout using it).
-    pub async fn engine_id(&self) -> String {
-        match self.docker.info().await {
-            Ok(info) => info.id.unwrap_or_else(|| self.socket.clone()),
-            Err(_) => self.socket.clone(),
-        }
+    pub async fn engine_id(&self) -> Result<String> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|e| unusable(format!("cannot ask the Docker engine for its id: {e}")))?;
+        Ok(info
+            .id
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| self.socket.clone()))
     }
 
     /// Write the world's record into its data volume.
@@ -398,8 +409,8 @@ impl Engine {
             .with_context(|| format!("cannot write the record of container {container}"))
     }
 
-    /// Read the world's record (None when it has none, or it cannot be read).
-    pub async fn read_record(&self, container: &str) -> Option<Record> {
+    /// Read the world's record: `None` when it has none; an error when Docker cannot say.
+    pub async fn read_record(&self, container: &str) -> Result<Option<Record>> {
         let path = format!("{RECORD_DIR}/{RECORD_FILE}");
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(&path)
@@ -409,12 +420,20 @@ impl Engine {
             .download_from_container(container, Some(options));
         let mut archive = Vec::new();
         while let Some(chunk) = stream.next().await {
-            archive.extend_from_slice(&chunk.ok()?);
+            match chunk {
+                Ok(bytes) => archive.extend_from_slice(&bytes),
+                Err(e) if is_not_found(&e) => return Ok(None),
+                Err(e) => {
+                    return Err(unusable(format!(
+                        "cannot read the record of container {container}: {e}"
+                    )))
+                }
+            }
             if archive.len() > 16 << 20 {
-                return None;
+                return Ok(None);
             }
         }
-        Record::from_tar(&archive)
+        Ok(Record::from_tar(&archive))
     }
 
     /// The managed volumes of one environment or of all.

@@ -85,7 +85,8 @@ pub fn hostname() -> String {
 pub fn lock_dir() -> PathBuf {
     std::env::var_os("WORLDS_LOCK_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("worlds-locks"))
+        // Fixed, not $TMPDIR: every shell on this host must find the same file.
+        .unwrap_or_else(|| PathBuf::from("/tmp/worlds-locks"))
 }
 
 /// The lock file of environment `env` on the engine `engine_id`.
@@ -124,11 +125,15 @@ fn open(path: &Path) -> Result<File> {
             }
         }
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // In a folder everyone may write to, never follow a planted symlink.
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options
         .open(path)
         .with_context(|| format!("cannot open the lock file {}", path.display()))?;
     #[cfg(unix)]

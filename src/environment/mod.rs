@@ -63,8 +63,12 @@ impl World {
 }
 
 /// The lock file of an environment on this engine.
-pub async fn lock_path(engine: &Engine, env: &str) -> PathBuf {
-    lock::lock_path(&lock::lock_dir(), &engine.engine_id().await, env)
+pub async fn lock_path(engine: &Engine, env: &str) -> Result<PathBuf> {
+    Ok(lock::lock_path(
+        &lock::lock_dir(),
+        &engine.engine_id().await?,
+        env,
+    ))
 }
 
 /// The environment's password: the stored one, else the one the containers were given.
@@ -95,12 +99,12 @@ pub async fn load(engine: &Engine, env: &str, env_dir: &EnvDir) -> Result<Vec<Wo
         return Ok(Vec::new());
     }
     let password = password(engine, env_dir, &containers).await;
-    let holder = lock::probe(&lock_path(engine, env).await);
+    let holder = lock::probe(&lock_path(engine, env).await?);
     let live = holder.as_ref().map(|h| h.session.as_str());
     let worlds = containers.into_iter().map(|container| {
         let password = password.clone();
         async move {
-            let record = engine.read_record(&container.id).await;
+            let record = engine.read_record(&container.id).await?;
             let state = derive(
                 Facts {
                     running: container.running,
@@ -109,15 +113,15 @@ pub async fn load(engine: &Engine, env: &str, env_dir: &EnvDir) -> Result<Vec<Wo
                 record.as_ref(),
                 live,
             );
-            World {
+            Ok::<World, anyhow::Error>(World {
                 container,
                 record,
                 password,
                 state,
-            }
+            })
         }
     });
-    Ok(join_all(worlds).await)
+    join_all(worlds).await.into_iter().collect()
 }
 
 /// Keep only the worlds named in `names` (all when empty); unknown names are an error.

@@ -1,8 +1,9 @@
 //! Docker object names and option-file groups of a world: injective by construction.
 //!
 //! Environment names are restricted to `[a-z0-9_-]` (see `config::validate_env`); world names
-//! come from file names and may hold anything, so they are escaped into `[A-Za-z0-9_-]`:
-//! letters, digits and `-` stay, `_` becomes `__`, every other byte becomes `_xx` (hex).
+//! come from file names and may hold anything, so they are escaped into `[a-z0-9_-]`:
+//! lowercase letters, digits and `-` stay, `_` becomes `__`, every other byte (capitals too,
+//! since option-file groups ignore case) becomes `_xx` (hex).
 //! The parts are joined with `.`, which neither side can contain, so no two (env, world)
 //! pairs share a container, volume or option-file group.
 
@@ -14,7 +15,7 @@ pub fn world_key(world: &str) -> String {
     let mut out = String::with_capacity(world.len());
     for b in world.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' => out.push(b as char),
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => out.push(b as char),
             b'_' => out.push_str("__"),
             other => out.push_str(&format!("_{other:02x}")),
         }
@@ -76,6 +77,11 @@ mod tests {
         assert_ne!(world_key("a_2d"), world_key("a-"));
         assert_eq!(world_key("a]b"), "a_5db");
         assert_eq!(world_key("é"), "_c3_a9");
+        // Option-file groups ignore case: `Host1` and `host1` must not share one.
+        assert_ne!(
+            world_key("Host1").to_ascii_lowercase(),
+            world_key("host1").to_ascii_lowercase()
+        );
     }
 
     #[test]
@@ -91,9 +97,9 @@ mod tests {
         #[test]
         fn world_keys_are_injective_and_docker_safe(a in ".{0,12}", b in ".{0,12}") {
             let (ka, kb) = (world_key(&a), world_key(&b));
-            prop_assert!(ka.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-'));
+            prop_assert!(ka.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-'));
             if a != b {
-                prop_assert_ne!(ka, kb);
+                prop_assert_ne!(ka.to_ascii_lowercase(), kb.to_ascii_lowercase());
             }
         }
     }

@@ -60,7 +60,12 @@ pub fn desired(config: &Config, plan: &Plan, at: Option<&str>) -> Result<Desire>
         .iter()
         .map(|w| {
             Ok(Desired {
-                identity: identify(&w.dump.path)?,
+                identity: identify(&w.dump.path).map_err(|e| {
+                    crate::error::usage(format!(
+                        "cannot read the dump {}: {e:#}",
+                        escape(&w.dump.path.display().to_string())
+                    ))
+                })?,
                 path: canonical(&w.dump.path),
                 planned: w.clone(),
             })
@@ -171,8 +176,14 @@ pub async fn apply(
         .filter(|c| c.env != config.env || staying.contains(c.world.as_str()))
         .map(|c| c.port)
         .collect();
+    // Ports of this environment's worlds that are about to be redone are theirs again.
+    let freed: HashSet<u16> = all
+        .iter()
+        .filter(|c| c.env == config.env && !staying.contains(c.world.as_str()))
+        .map(|c| c.port)
+        .collect();
     let choices = allocate_ports(config.port_base, desire.worlds.len(), &claimed, |p| {
-        !claimed.contains(&p) && is_port_taken(p)
+        !claimed.contains(&p) && !freed.contains(&p) && is_port_taken(p)
     })
     .ok_or_else(|| unusable(format!("no free ports from {} up", config.port_base)))?;
     claimed.extend(choices.iter().map(|c| c.port));
@@ -214,6 +225,7 @@ pub async fn apply(
                         progress,
                         record: new_record(d, &settings.session),
                         started,
+                        created: None,
                     };
                     let result = world_run
                         .create_and_restore(choice.port, claimed, counters.clone())
@@ -337,6 +349,8 @@ struct WorldRun<'a> {
     progress: &'a Progress,
     record: Record,
     started: Instant,
+    /// Id of the container this run created (records go only there).
+    created: Option<String>,
 }
 
 impl WorldRun<'_> {
@@ -380,12 +394,14 @@ impl WorldRun<'_> {
                 dump_id: &dump_id,
                 session: &self.settings.session,
             };
-            self.engine.create_world(self.config, &spec).await?;
-            match self.engine.start(&name).await {
+            let id = self.engine.create_world(self.config, &spec).await?;
+            self.created = Some(id.clone());
+            match self.engine.start(&id).await {
                 Ok(()) => break,
                 Err(e) if is_port_conflict(&e) && attempts < 20 => {
                     attempts += 1;
                     self.engine.remove_world(&self.config.env, world).await?;
+                    self.created = None;
                     let next = {
                         let mut claimed =
                             claimed.lock().map_err(|_| anyhow!("port table poisoned"))?;
@@ -403,7 +419,7 @@ impl WorldRun<'_> {
                     port = next;
                 }
                 Err(e) => {
-                    let tail = self.engine.log_tail(&name, 20).await;
+                    let tail = self.engine.log_tail(&id, 20).await;
                     return Err(anyhow!(
                         "cannot start container {name}: {e}\n--- last log lines ---\n{}",
                         escape(&tail)
@@ -449,7 +465,10 @@ impl WorldRun<'_> {
     /// Write the final record into the world: `ready` (verified), `empty`, or `failed`.
     /// A world whose record cannot be written is not ready.
     async fn finish(&mut self, result: Result<Outcome>) -> Result<Outcome> {
-        let name = self.name();
+        let Some(id) = self.created.clone() else {
+            // Nothing was created (say a foreign object was in the way): nothing to write to.
+            return result;
+        };
         self.record.finished =
             Some(Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
         self.record.seconds = Some(self.started.elapsed().as_secs_f64());
@@ -457,7 +476,7 @@ impl WorldRun<'_> {
             Ok(outcome) => {
                 self.record.outcome = outcome;
                 self.engine
-                    .write_record(&name, &self.record)
+                    .write_record(&id, &self.record)
                     .await
                     .context("the restore was verified, but its record could not be stored")?;
                 Ok(outcome)
@@ -467,7 +486,7 @@ impl WorldRun<'_> {
                 self.record.error = Some(format!("{e:#}"));
                 // Best effort: a container that never came to be cannot hold a record, and
                 // without one the world shows as interrupted, never as ready.
-                let _ = self.engine.write_record(&name, &self.record).await;
+                let _ = self.engine.write_record(&id, &self.record).await;
                 Err(e)
             }
         }
