@@ -138,6 +138,27 @@ fn no_restore_is_empty_and_a_later_up_restores_it() {
     let rows = t.sql("host1", "SELECT COUNT(*) FROM game.player");
     let n: u64 = rows.lines().nth(1).unwrap().trim().parse().unwrap();
     assert!(n > 0, "{rows}");
+
+    // A stopped world is `stopped`; `up` starts it again with its data, restoring nothing.
+    t.sql(
+        "host1",
+        "CREATE TABLE game.notes (n INT); INSERT INTO game.notes VALUES (42)",
+    );
+    let container = t.json(&["status", "--format", "json"])["worlds"][0]["container"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stop = Command::new("docker")
+        .args(["stop", "-t", "10", &container])
+        .output()
+        .unwrap();
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    assert_eq!(state_of(&t, "host1"), "stopped");
+    let out = t.run(&["up", "--dumps", &sample(), "--hosts", "host1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ready (started)"), "{}", stdout(&out));
+    assert_eq!(state_of(&t, "host1"), "ready");
+    assert!(t.sql("host1", "SELECT n FROM game.notes").contains("42"));
 }
 
 #[test]
