@@ -97,6 +97,11 @@ fn why(w: &Wanted, h: &Have) -> String {
     let mut reasons = Vec::new();
     if w.file != h.file {
         reasons.push(format!("other dump: {} (it holds {})", w.file, h.file));
+    } else if h.identity.is_none() {
+        reasons.push(format!(
+            "{} cannot be told the same: the world has no record of its dump's content",
+            w.file
+        ));
     } else {
         reasons.push(format!(
             "other content: {} is not the file it was restored from (size, time or bytes differ)",
