@@ -78,7 +78,7 @@ fn render(env: &str, worlds: &[World]) -> String {
     let mut t = table(&header);
     let mut failures = Vec::new();
     for w in worlds {
-        let (rows, restore) = match w.own_record() {
+        let (rows, restore) = match &w.record {
             Some(r) => (
                 r.total_rows().to_string(),
                 match r.seconds {

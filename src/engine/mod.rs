@@ -122,7 +122,7 @@ pub enum Removal {
     AlreadyGone,
 }
 
-/// Do these labels say the object is this project's, for this environment and world?
+/// Do these labels say the object was made by worlds for this environment and world?
 pub fn owned(labels: &HashMap<String, String>, env: &str, world: Option<&str>) -> bool {
     labels.get(LABEL_MANAGED).map(String::as_str) == Some("true")
         && labels.get(LABEL_ENV).map(String::as_str) == Some(env)
@@ -262,10 +262,8 @@ impl Engine {
         let volume = volume_name(spec.env, spec.world);
         let name = container_name(spec.env, spec.world);
         // Docker hands back an existing volume of the same name: never accept a foreign one.
-        self.check_free(spec.env, spec.world).await?;
-        // Leftovers of this very world (an `up` killed half-way) are ours to clear.
-        self.remove_container(&name).await?;
-        self.remove_volume(&volume).await?;
+        // What is there of this very world (an old one, or an `up` killed half-way) goes.
+        self.remove_world(spec.env, spec.world).await?;
         self.docker
             .create_volume(VolumeCreateRequest {
                 name: Some(volume.clone()),

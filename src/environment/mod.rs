@@ -26,6 +26,7 @@ use state::{derive, Facts, State};
 #[derive(Debug, Clone)]
 pub struct World {
     pub container: WorldContainer,
+    /// The record this container's own `up` wrote into the world (not one of another run).
     pub record: Option<Record>,
     pub password: Option<String>,
     pub state: State,
@@ -44,20 +45,15 @@ impl World {
             .map(|pw| Target::root(self.container.port, pw))
     }
 
-    /// The record of this container (not one left by another run).
-    pub fn own_record(&self) -> Option<&Record> {
+    pub fn restored(&self) -> bool {
         self.record
             .as_ref()
-            .filter(|r| r.session == self.container.session)
-    }
-
-    pub fn restored(&self) -> bool {
-        self.own_record()
             .is_some_and(|r| r.outcome == Outcome::Ready)
     }
 
     pub fn empty(&self) -> bool {
-        self.own_record()
+        self.record
+            .as_ref()
             .is_some_and(|r| r.outcome == Outcome::Empty)
     }
 }
@@ -104,7 +100,10 @@ pub async fn load(engine: &Engine, env: &str, env_dir: &EnvDir) -> Result<Vec<Wo
     let worlds = containers.into_iter().map(|container| {
         let password = password.clone();
         async move {
-            let record = engine.read_record(&container.id).await?;
+            let record = engine
+                .read_record(&container.id)
+                .await?
+                .filter(|r| r.session == container.session);
             let state = derive(
                 Facts {
                     running: container.running,

@@ -249,7 +249,7 @@ pub async fn apply(
             }
             let rows = match (&action, existing) {
                 (Action::Keep | Action::Start, Some(w)) => {
-                    w.own_record().map(Record::total_rows).unwrap_or(0)
+                    w.record.as_ref().map(Record::total_rows).unwrap_or(0)
                 }
                 _ => restored_rows,
             };
@@ -358,7 +358,7 @@ impl WorldRun<'_> {
         container_name(&self.config.env, &self.d.planned.world)
     }
 
-    /// Remove what was there, create, start, wait, restore and verify.
+    /// Create (replacing what was there), start, wait, restore and verify.
     async fn create_and_restore(
         &mut self,
         first_port: u16,
@@ -367,7 +367,6 @@ impl WorldRun<'_> {
     ) -> Result<Outcome> {
         let world = &self.d.planned.world;
         let name = self.name();
-        self.engine.remove_world(&self.config.env, world).await?;
         let dump_id = self.d.identity.to_label();
         let timestamp = self
             .d
@@ -400,7 +399,7 @@ impl WorldRun<'_> {
                 Ok(()) => break,
                 Err(e) if is_port_conflict(&e) && attempts < 20 => {
                     attempts += 1;
-                    self.engine.remove_world(&self.config.env, world).await?;
+                    // The next `create_world` removes this one before it makes a new one.
                     self.created = None;
                     let next = {
                         let mut claimed =
