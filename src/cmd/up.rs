@@ -138,7 +138,8 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
         }
     }
 
-    let password = match environment::password(&engine, &env_dir, &containers(&existing)).await {
+    // The worlds' own password (read from their containers by `load`), else a stored or new one.
+    let password = match existing.iter().find_map(|w| w.password.clone()) {
         Some(pw) => pw,
         None => env_dir.password_or_create()?,
     };
@@ -262,10 +263,6 @@ fn check_existing(env: &str, project: &str, existing: &[environment::World]) -> 
         }
     }
     Ok(())
-}
-
-fn containers(worlds: &[environment::World]) -> Vec<crate::engine::WorldContainer> {
-    worlds.iter().map(|w| w.container.clone()).collect()
 }
 
 /// Ctrl-C, or SIGTERM (what `worlds down` sends to a running `up`).

@@ -199,7 +199,7 @@ pub async fn acquire(
                     .unwrap_or_else(|| "another `worlds` command".to_string());
                 return Err(unusable(format!(
                     "environment {env} is in use by {who}; wait for it with `--wait`, or \
-                     stop it with `worlds down{}` (lock file {})",
+                     stop it and remove the environment with `worlds down{}` (lock file {})",
                     env_flag(env),
                     path.display()
                 )));
