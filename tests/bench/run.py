@@ -14,6 +14,7 @@ BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_JOBS (worlds --
 automatic), BENCH_KEEP=1 keeps bench-data/.
 """
 
+import io
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -72,9 +74,15 @@ class Env:
         subprocess.run([str(WORLDS), "down", "--env", self.name], cwd=self.dir, capture_output=True)
 
     def records(self):
+        """The restore record each world keeps in its data volume (see docs/guide.md)."""
+        status = json.loads(self.worlds("status", "--format", "json")[0])
         out = []
-        for f in sorted((self.dir / ".worlds" / self.name).glob("restore-*.json")):
-            out.append(json.loads(f.read_text()))
+        for w in status["worlds"]:
+            path = f"{w['container']}:/var/lib/mysql/.worlds-record.json"
+            p = subprocess.run(["docker", "cp", path, "-"], capture_output=True, check=True)
+            with tarfile.open(fileobj=io.BytesIO(p.stdout)) as tar:
+                member = tar.getmembers()[0]
+                out.append(json.loads(tar.extractfile(member).read()))
         return out
 
     def cleanup(self):
