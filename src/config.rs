@@ -7,6 +7,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::usage;
+use crate::sql::trailer::TrailerPolicy;
 
 pub const DEFAULT_PATTERN: &str =
     r"^(?P<host>.+?)_fulldump_(?P<ts>\d{8}_\d{6})\.sql(?:\.gz|\.zst)?$";
@@ -65,6 +66,7 @@ struct RawConfig {
     jobs: Option<usize>,
     defer_indexes: Option<bool>,
     load_data: Option<bool>,
+    dump_trailer: Option<String>,
 }
 
 /// The validated configuration every command works from.
@@ -94,6 +96,8 @@ pub struct Config {
     pub defer_indexes: bool,
     /// Load INSERT rows with LOAD DATA LOCAL where that is exact.
     pub load_data: bool,
+    /// Which dumps must end with `-- Dump completed`.
+    pub dump_trailer: TrailerPolicy,
     /// Environment name.
     pub env: String,
     /// Where per-environment files (password, my.cnf, restore records) live.
@@ -186,6 +190,14 @@ impl Config {
                 "config key `buffer_pool` must be a size such as 256M or 2G, got {buffer_pool:?}"
             )));
         }
+        let dump_trailer = match raw.dump_trailer.as_deref() {
+            None => TrailerPolicy::Auto,
+            Some(text) => TrailerPolicy::parse(text).ok_or_else(|| {
+                usage(format!(
+                    "config key `dump_trailer` must be auto, required or ignore, got {text:?}"
+                ))
+            })?,
+        };
         if raw.jobs == Some(0) {
             return Err(usage(
                 "config key `jobs` must be at least 1 (or left out for automatic)".to_string(),
@@ -205,6 +217,7 @@ impl Config {
             jobs: raw.jobs,
             defer_indexes: raw.defer_indexes.unwrap_or(true),
             load_data: raw.load_data.unwrap_or(true),
+            dump_trailer,
             env: "default".to_string(),
             state_dir: base.join(".worlds"),
         })
@@ -244,7 +257,7 @@ fn parse_raw(text: &str, path: &Path) -> Result<RawConfig> {
     }
     serde_yaml::from_str::<RawConfig>(text)
         .map_err(|e| usage(format!("invalid config file {}: {e}", path.display())))
-        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, jobs, defer_indexes, load_data")
+        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, jobs, defer_indexes, load_data, dump_trailer")
 }
 
 fn check_timestamp_format(format: &str) -> Result<()> {

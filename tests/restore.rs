@@ -262,9 +262,17 @@ fn bad_dumps_fail_their_world_only() {
         .unwrap()
         .path();
     let mut sql = std::fs::read(&plain).unwrap();
-    let lines_before = sql.iter().filter(|&&b| b == b'\n').count() + 1;
-    sql.extend_from_slice(
-        b"INSERT INTO `player` VALUES (1,'duplicate; row',0,'2024-01-01 00:00:00');\n",
+    // Before the `-- Dump completed` line, which stays last.
+    let end = sql
+        .windows(17)
+        .rposition(|w| w == b"-- Dump completed")
+        .expect("the generator writes mysqldump's last line");
+    let lines_before = sql[..end].iter().filter(|&&b| b == b'\n').count() + 1;
+    sql.splice(
+        end..end,
+        b"INSERT INTO `player` VALUES (1,'duplicate; row',0,'2024-01-01 00:00:00');\n"
+            .iter()
+            .copied(),
     );
     std::fs::write(dir.join("host4_fulldump_20240617_000000.sql"), sql).unwrap();
     // host5: a valid gzip file that holds nothing.

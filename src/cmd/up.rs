@@ -159,6 +159,7 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
             default_db: config.database.clone(),
             defer_indexes: config.defer_indexes,
             load_data: config.load_data,
+            trailer: config.dump_trailer,
         },
         session,
     };

@@ -455,6 +455,9 @@ impl WorldRun<'_> {
                 escape(world)
             ))
         })?;
+        for note in &report.notes {
+            eprintln!("{}: {note}", escape(world));
+        }
         self.record.restore_seconds = Some(loading.elapsed().as_secs_f64());
         self.record.rows = report.rows;
         self.record.statements = report.statements;

@@ -1,25 +1,42 @@
 //! Restore one dump into one world: decompress -> split -> execute, then verify row counts.
+//!
+//! - [`plan`]: read the dump once and plan a parallel restore (or say why it must be serial);
+//! - [`schema`]: everything but table data, in dump order, holding back triggers and keys;
+//! - [`worker`]: loading connections, each taking whole tables, part by part;
+//! - [`load_data`]: INSERT rows as LOAD DATA where the result is exactly the same;
+//! - [`serial`]: one connection, every statement in order, as the stock client would;
+//! - [`verify`]: every table holds the rows its INSERTs carried.
 
-mod parallel;
+mod ledger;
+mod load_data;
+mod plan;
 pub mod progress;
 mod reader;
+mod schema;
+mod serial;
+mod session;
 pub mod source;
 mod verify;
+mod worker;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Result;
-use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
+use futures::future::try_join_all;
 
-use reader::spawn_reader;
 pub use reader::Counters;
+pub use session::quote_ident;
+
+use ledger::Ledger;
+use reader::ReadOptions;
+use session::Server;
 
 use crate::db::Target;
-use crate::sql::{classify, leading_words, rewrite_definer, Kind, Statement};
+use crate::sql::trailer::TrailerPolicy;
 
 /// How to restore.
 #[derive(Debug, Clone)]
@@ -32,6 +49,8 @@ pub struct RestoreOptions {
     pub defer_indexes: bool,
     /// Load the rows of plain INSERTs with LOAD DATA LOCAL (exact cases only).
     pub load_data: bool,
+    /// What the end of a dump must look like.
+    pub trailer: TrailerPolicy,
 }
 
 /// What a finished restore loaded.
@@ -40,6 +59,8 @@ pub struct RestoreReport {
     /// Rows per `db.table` from the dump's INSERTs, all verified with `COUNT(*)`.
     pub rows: BTreeMap<String, u64>,
     pub statements: u64,
+    /// Things worth telling the user (say, why the dump was restored serially).
+    pub notes: Vec<String>,
 }
 
 /// A statement the server refused.
@@ -83,166 +104,6 @@ pub fn table_key(db: &str, table: &str) -> String {
     format!("{db}.{table}")
 }
 
-/// Quote an identifier with backticks.
-pub fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-/// Bookkeeping shared by the serial and parallel paths: current database, tables created,
-/// rows counted per table.
-#[derive(Debug, Default)]
-pub struct Ledger {
-    pub current_db: Option<String>,
-    /// Tables the dump leaves behind, with the rows its INSERTs put in them.
-    pub rows: BTreeMap<(String, String), u64>,
-    pub statements: u64,
-    pub default_db_created: bool,
-}
-
-impl Ledger {
-    /// Note what a statement does; returns the statement's kind.
-    pub fn note(&mut self, kind: &Kind) {
-        self.statements += 1;
-        match kind {
-            Kind::Use { db } => self.current_db = Some(db.clone()),
-            Kind::CreateTable { table } => {
-                let key = (self.db().to_string(), table.clone());
-                self.rows.entry(key).or_insert(0);
-            }
-            Kind::DropTable { table } => {
-                let key = (self.db().to_string(), table.clone());
-                self.rows.remove(&key);
-            }
-            Kind::Insert { table, rows } => {
-                let key = (self.db().to_string(), table.clone());
-                *self.rows.entry(key).or_insert(0) += rows;
-            }
-            _ => {}
-        }
-    }
-
-    fn db(&self) -> &str {
-        self.current_db.as_deref().unwrap_or("")
-    }
-
-    /// Does this statement need a current database that the dump has not chosen yet?
-    pub fn needs_default_db(&self, kind: &Kind) -> bool {
-        self.current_db.is_none()
-            && !matches!(
-                kind,
-                Kind::Set | Kind::Use { .. } | Kind::CreateDatabase { .. }
-            )
-    }
-}
-
-/// Settings every restore connection starts with.
-pub const SESSION_SETUP: &str = "SET SESSION unique_checks = 0, foreign_key_checks = 0";
-
-pub async fn open_session(target: &Target) -> Result<Conn> {
-    let mut conn = target.connect(None).await?;
-    conn.query_drop(SESSION_SETUP).await?;
-    Ok(conn)
-}
-
-/// Make `db` exist: a dump made with `--no-create-db` still says `USE db`.
-pub async fn create_database(conn: &mut Conn, db: &str) -> Result<()> {
-    conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote_ident(db)))
-        .await?;
-    Ok(())
-}
-
-/// Make `db` exist and be the connection's current database.
-pub async fn use_default_db(conn: &mut Conn, db: &str) -> Result<()> {
-    let q = quote_ident(db);
-    conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {q}"))
-        .await?;
-    conn.query_drop(format!("USE {q}")).await?;
-    Ok(())
-}
-
-/// What the world's server needs changed in a dump made elsewhere.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Compat {
-    /// The server lacks MySQL 8's `utf8mb4_0900_*` collations (MariaDB): use its closest.
-    pub map_0900_collations: bool,
-}
-
-impl Compat {
-    /// Ask the server what it supports.
-    pub async fn detect(conn: &mut Conn) -> Result<Compat> {
-        let have: Option<u64> = conn
-            .query_first(
-                "SELECT COUNT(*) FROM information_schema.COLLATIONS \
-                 WHERE COLLATION_NAME = 'utf8mb4_0900_ai_ci'",
-            )
-            .await?;
-        Ok(Compat {
-            map_0900_collations: have == Some(0),
-        })
-    }
-}
-
-/// MySQL 8 collations and what a MariaDB server uses instead.
-const COLLATIONS_0900: [(&[u8], &[u8]); 4] = [
-    (b"utf8mb4_0900_ai_ci", b"utf8mb4_unicode_520_ci"),
-    (b"utf8mb4_0900_as_ci", b"utf8mb4_unicode_520_ci"),
-    (b"utf8mb4_0900_as_cs", b"utf8mb4_bin"),
-    (b"utf8mb4_0900_bin", b"utf8mb4_bin"),
-];
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-}
-
-/// The statement as this world should run it; None when it must be skipped.
-/// - `SET @@GLOBAL.GTID_PURGED=...` (mysqldump of a GTID server) is replication state of
-///   the source, meaningless in a world and refused by servers without GTIDs: skipped.
-/// - DEFINER clauses name the restoring user (the dump's users do not exist here).
-/// - MySQL 8 collations are mapped when the server lacks them (not inside row data).
-pub fn adapt<'a>(sql: &'a [u8], compat: Compat) -> Option<std::borrow::Cow<'a, [u8]>> {
-    let small = sql.len() < 4096;
-    if small && find(sql, b"GTID_PURGED").is_some() && leading_words(sql, 1) == ["SET"] {
-        return None;
-    }
-    let sql = rewrite_definer(sql);
-    if !compat.map_0900_collations
-        || matches!(
-            leading_words(&sql, 1).first().map(String::as_str),
-            Some("INSERT" | "REPLACE")
-        )
-    {
-        return Some(sql);
-    }
-    if find(&sql, b"_0900_").is_none() {
-        return Some(sql);
-    }
-    let mut out = sql.into_owned();
-    for (from, to) in COLLATIONS_0900 {
-        while let Some(i) = find(&out, from) {
-            out.splice(i..i + from.len(), to.iter().copied());
-        }
-    }
-    Some(std::borrow::Cow::Owned(out))
-}
-
-/// Execute one statement as [`adapt`]ed; a refusal becomes a [`StatementError`].
-pub async fn execute(
-    conn: &mut Conn,
-    stmt: &Statement,
-    compat: Compat,
-) -> Result<(), StatementError> {
-    let Some(sql) = adapt(&stmt.sql, compat) else {
-        return Ok(());
-    };
-    conn.query_drop(&*sql).await.map_err(|e| StatementError {
-        line: stmt.line,
-        offset: stmt.offset,
-        snippet: snippet(&stmt.sql),
-        server: e.to_string(),
-    })
-}
-
 /// Restore `path` into the world at `target`, then verify the row counts.
 pub async fn restore(
     target: &Target,
@@ -250,32 +111,40 @@ pub async fn restore(
     options: &RestoreOptions,
     counters: Arc<Counters>,
 ) -> Result<RestoreReport> {
-    let parallel = if options.jobs > 1 || options.defer_indexes || options.load_data {
-        parallel::restore(target, path, options, counters.clone()).await?
-    } else {
-        None
+    let server = {
+        let mut conn = target.connect(None).await?;
+        let server = Server::detect(&mut conn).await?;
+        conn.disconnect().await.ok();
+        server
     };
-    let ledger = match parallel {
-        Some(ledger) => ledger,
-        None => {
-            // The serial pass counts the SQL again from the start.
-            counters
-                .sql_bytes
-                .store(0, std::sync::atomic::Ordering::Relaxed);
-            serial(target, path, options, counters).await?
+    let read = ReadOptions {
+        max_statement: server.max_packet,
+        trailer: options.trailer,
+    };
+    let mut notes = Vec::new();
+    let parallel = options.jobs > 1 || options.defer_indexes || options.load_data;
+    let ledger = if parallel {
+        let plan = plan::scan(path, &options.default_db, read, &counters.sql_bytes)
+            .await
+            .map_err(|e| with_packet_hint(e, server))?;
+        match plan.serial_reason.clone() {
+            None => parallel_restore(target, path, options, plan, server, read, &counters).await?,
+            Some(reason) => {
+                notes.push(format!("restored serially: {reason}"));
+                // The serial pass counts the SQL again from the start.
+                counters.sql_bytes.store(0, Ordering::Relaxed);
+                serial::restore(target, path, &options.default_db, server, read, counters).await?
+            }
         }
+    } else {
+        serial::restore(target, path, &options.default_db, server, read, counters)
+            .await
+            .map_err(|e| with_packet_hint(e, server))?
     };
     if ledger.statements == 0 {
         anyhow::bail!("the dump holds no SQL statements");
     }
-    let verifying = std::time::Instant::now();
     verify::verify(target, &ledger.rows).await?;
-    if std::env::var_os("WORLDS_TRACE").is_some() {
-        eprintln!(
-            "trace: row counts verified in {:.2} s",
-            verifying.elapsed().as_secs_f64()
-        );
-    }
     Ok(RestoreReport {
         rows: ledger
             .rows
@@ -283,88 +152,88 @@ pub async fn restore(
             .map(|((db, t), n)| (table_key(db, t), *n))
             .collect(),
         statements: ledger.statements,
+        notes,
     })
 }
 
-/// One connection, every statement in order, as the mysql client would.
-async fn serial(
+/// Say which setting lets a world take larger statements.
+fn with_packet_hint(e: anyhow::Error, server: Server) -> anyhow::Error {
+    if format!("{e}").contains("larger than max_allowed_packet") {
+        e.context(format!(
+            "the world's server accepts statements of up to {} bytes; if the dump really \
+             holds larger ones, raise it in worlds.yaml: server_args: ['--max-allowed-packet=1G']",
+            server.max_packet
+        ))
+    } else {
+        e
+    }
+}
+
+/// Schema on one connection, table data on `jobs` connections, then triggers.
+async fn parallel_restore(
     target: &Target,
     path: &Path,
     options: &RestoreOptions,
-    counters: Arc<Counters>,
+    plan: plan::Plan,
+    server: Server,
+    read: ReadOptions,
+    counters: &Arc<Counters>,
 ) -> Result<Ledger> {
-    let mut conn = open_session(target).await?;
-    let compat = Compat::detect(&mut conn).await?;
-    let mut rx = spawn_reader(path, vec![], counters);
-    let mut ledger = Ledger::default();
-    while let Some(batch) = rx.recv().await {
-        let batch = batch.map_err(|e| anyhow::anyhow!(e.message))?;
-        for stmt in &batch {
-            let kind = classify(&stmt.sql);
-            if ledger.needs_default_db(&kind) {
-                use_default_db(&mut conn, &options.default_db).await?;
-                ledger.current_db = Some(options.default_db.clone());
-                ledger.default_db_created = true;
-            }
-            if let Kind::Use { db } = &kind {
-                create_database(&mut conn, db).await?;
-            }
-            execute(&mut conn, stmt, compat).await?;
-            ledger.note(&kind);
+    let plan::Plan {
+        kept,
+        sets,
+        tables,
+        ledger,
+        ..
+    } = plan;
+    let mut conn = session::open(target).await?;
+    let held = schema::run(
+        &mut conn,
+        kept,
+        server,
+        schema::SchemaOptions {
+            default_db: &options.default_db,
+            default_db_created: ledger.default_db_created,
+            defer_indexes: options.defer_indexes,
+        },
+    )
+    .await?;
+
+    let total: u64 = tables.iter().map(|t| t.bytes).sum::<u64>().max(1);
+    let done = AtomicU64::new(0);
+    let file_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let worker = worker::Worker {
+        target,
+        path,
+        sets: &sets,
+        indexes: &held.indexes,
+        load_data: options.load_data,
+        server,
+        read,
+    };
+    let bins = worker::assign(&tables, options.jobs);
+    // try_join_all drops the other workers at the first error; their readers stop.
+    try_join_all(bins.iter().map(|mine| {
+        worker.run(mine, |n| {
+            let d = done.fetch_add(n, Ordering::Relaxed) + n;
+            let shown = u128::from(file_size) * u128::from(d.min(total)) / u128::from(total);
+            counters
+                .file_bytes
+                .store(u64::try_from(shown).unwrap_or(file_size), Ordering::Relaxed);
+        })
+    }))
+    .await?;
+    // Keys of tables that had no data.
+    for ((db, table), add) in &held.indexes {
+        if !tables.iter().any(|t| &t.db == db && &t.table == table) {
+            schema::add_indexes(&mut conn, db, table, add).await?;
         }
     }
-    conn.disconnect().await.ok();
+    if !held.triggers.is_empty() {
+        let mut c = session::open(target).await?;
+        schema::create_triggers(&mut c, held.triggers, &sets, server).await?;
+        session::close(c).await?;
+    }
+    session::close(conn).await?;
     Ok(ledger)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gtid_purged_is_skipped() {
-        let c = Compat::default();
-        assert!(adapt(b"SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'abc:1-5'", c).is_none());
-        assert!(adapt(b"SET @@SESSION.SQL_LOG_BIN= 0", c).is_some());
-        assert!(adapt(b"INSERT INTO t VALUES ('GTID_PURGED')", c).is_some());
-    }
-
-    #[test]
-    fn mysql8_collations_are_mapped_only_when_needed() {
-        let sql = b"CREATE TABLE `t` (\n  `a` varchar(5) COLLATE utf8mb4_0900_bin\n) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci";
-        let kept = adapt(sql, Compat::default()).unwrap();
-        assert_eq!(&*kept, &sql[..]);
-        let mapped = adapt(
-            sql,
-            Compat {
-                map_0900_collations: true,
-            },
-        )
-        .unwrap();
-        let text = String::from_utf8(mapped.into_owned()).unwrap();
-        assert!(text.contains("COLLATE utf8mb4_bin"), "{text}");
-        assert!(text.ends_with("COLLATE=utf8mb4_unicode_520_ci"), "{text}");
-        let set = adapt(
-            b"/*!50003 SET collation_connection  = utf8mb4_0900_ai_ci */",
-            Compat {
-                map_0900_collations: true,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            &*set,
-            &b"/*!50003 SET collation_connection  = utf8mb4_unicode_520_ci */"[..]
-        );
-        let row = b"INSERT INTO t VALUES ('utf8mb4_0900_ai_ci')";
-        assert_eq!(
-            &*adapt(
-                row,
-                Compat {
-                    map_0900_collations: true
-                }
-            )
-            .unwrap(),
-            &row[..]
-        );
-    }
 }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::source::open_dump;
-use crate::sql::{Splitter, Statement};
+use super::source::{open_dump, DropCrBeforeLf};
+use crate::sql::trailer::{DumpEnds, TrailerPolicy};
+use crate::sql::{Charset, Splitter, Statement};
 
 /// Bytes read per call from the decompressor.
 const CHUNK: usize = 256 * 1024;
@@ -32,6 +33,17 @@ pub struct Range {
     pub end: Option<u64>,
     /// Line number of the byte at `start` (1 for the whole dump).
     pub line: u64,
+    /// The client character set in force at `start`.
+    pub charset: Charset,
+}
+
+/// How to read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// No statement may be longer (the server's max_allowed_packet).
+    pub max_statement: usize,
+    /// What a whole dump must end with.
+    pub trailer: TrailerPolicy,
 }
 
 /// Shared counters a progress display reads.
@@ -50,13 +62,14 @@ pub fn spawn_reader(
     path: &Path,
     ranges: Vec<Range>,
     counters: Arc<Counters>,
+    options: ReadOptions,
 ) -> mpsc::Receiver<Batch> {
     let (tx, rx) = mpsc::channel(QUEUE);
     let path = path.to_path_buf();
     std::thread::Builder::new()
         .name("worlds-reader".to_string())
         .spawn(move || {
-            if let Err(e) = read_dump(&path, &ranges, &counters, &tx) {
+            if let Err(e) = read_dump(&path, &ranges, &counters, options, &tx) {
                 let _ = tx.blocking_send(Err(e));
             }
         })
@@ -69,12 +82,16 @@ fn read_dump(
     path: &Path,
     ranges: &[Range],
     counters: &Counters,
+    options: ReadOptions,
     tx: &mpsc::Sender<Batch>,
 ) -> Result<(), ReadError> {
-    let (mut reader, compression) =
+    let (reader, compression) =
         open_dump(path, counters.file_bytes.clone()).map_err(|e| ReadError {
             message: format!("cannot open the dump: {e}"),
         })?;
+    // The mysql client drops the CR of every CRLF line ending, inside strings too.
+    let mut reader: Box<dyn Read + Send> = Box::new(DropCrBeforeLf::new(reader));
+    let mut ends = ranges.is_empty().then(DumpEnds::default);
     let whole = [Range {
         line: 1,
         ..Range::default()
@@ -92,7 +109,7 @@ fn read_dump(
     let mut filled = 0usize; // bytes in buf not yet consumed, starting at buf_start
     let mut buf_start = 0usize;
     for range in ranges {
-        let mut splitter = Splitter::new();
+        let mut splitter = Splitter::with_charset(range.charset).with_limit(options.max_statement);
         let base = range.start;
         let first_line = range.line.saturating_sub(1);
         // Skip to the start of the range without splitting.
@@ -143,7 +160,14 @@ fn read_dump(
                 }
             }
             let before = out.len();
-            splitter.feed(&buf[buf_start..buf_start + take], &mut out);
+            let chunk = &buf[buf_start..buf_start + take];
+            if let Some(ends) = &mut ends {
+                ends.feed(chunk);
+            }
+            splitter.feed(chunk, &mut out);
+            splitter.check().map_err(|e| ReadError {
+                message: e.to_string(),
+            })?;
             buf_start += take;
             filled -= take;
             pos += take as u64;
@@ -168,6 +192,10 @@ fn read_dump(
     }
     if !out.is_empty() {
         send(tx, out)?;
+    }
+    if let Some(ends) = ends {
+        ends.check(options.trailer)
+            .map_err(|message| ReadError { message })?;
     }
     Ok(())
 }

@@ -198,3 +198,134 @@ mod tests {
         assert_eq!(counter.load(Ordering::Relaxed), data.len() as u64);
     }
 }
+
+/// Drops each CR that comes right before an LF, as the mysql client does when it reads
+/// a dump line by line (a CR anywhere else stays).
+pub struct DropCrBeforeLf<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// A CR ended the last block read; whether it stays depends on the next byte.
+    pending_cr: bool,
+    eof: bool,
+}
+
+impl<R: Read> DropCrBeforeLf<R> {
+    pub fn new(inner: R) -> Self {
+        DropCrBeforeLf {
+            inner,
+            buf: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            pending_cr: false,
+            eof: false,
+        }
+    }
+}
+
+impl<R: Read> Read for DropCrBeforeLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.start == self.end {
+                if self.eof {
+                    if self.pending_cr {
+                        self.pending_cr = false;
+                        out[0] = b'\r';
+                        return Ok(1);
+                    }
+                    return Ok(0);
+                }
+                let n = self.inner.read(&mut self.buf)?;
+                self.start = 0;
+                self.end = n;
+                if n == 0 {
+                    self.eof = true;
+                }
+                continue;
+            }
+            let mut w = 0;
+            if self.pending_cr {
+                self.pending_cr = false;
+                if self.buf[self.start] != b'\n' {
+                    out[w] = b'\r';
+                    w += 1;
+                }
+            }
+            while self.start < self.end && w < out.len() {
+                let rest = &self.buf[self.start..self.end];
+                let room = out.len() - w;
+                let run = crate::sql::split::find_byte(&rest[..rest.len().min(room)], b'\r')
+                    .unwrap_or(rest.len().min(room));
+                out[w..w + run].copy_from_slice(&rest[..run]);
+                w += run;
+                self.start += run;
+                if run == rest.len() || w == out.len() {
+                    break;
+                }
+                // At a CR.
+                match rest.get(run + 1) {
+                    Some(b'\n') => self.start += 1,
+                    Some(_) => {
+                        out[w] = b'\r';
+                        w += 1;
+                        self.start += 1;
+                    }
+                    None => {
+                        self.pending_cr = true;
+                        self.start += 1;
+                    }
+                }
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod crlf_tests {
+    use super::*;
+
+    fn through(input: &[u8], inner_chunk: usize, out_chunk: usize) -> Vec<u8> {
+        struct Chunky<'a>(&'a [u8], usize);
+        impl Read for Chunky<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut r = DropCrBeforeLf::new(Chunky(input, inner_chunk));
+        let mut out = Vec::new();
+        let mut buf = vec![0; out_chunk];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                return out;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    #[test]
+    fn only_crs_before_lfs_go() {
+        let input = b"a\r\nb\rc\r\r\nd\r";
+        for inner in [1, 2, 3, 64] {
+            for outer in [1, 2, 5, 64] {
+                assert_eq!(
+                    through(input, inner, outer),
+                    b"a\nb\rc\r\nd\r",
+                    "{inner} {outer}"
+                );
+            }
+        }
+        assert_eq!(through(b"", 4, 4), b"");
+        assert_eq!(through(b"plain\n", 4, 4), b"plain\n");
+    }
+}

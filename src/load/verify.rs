@@ -14,7 +14,7 @@ pub async fn verify(target: &Target, expected: &BTreeMap<(String, String), u64>)
     let mut differ = Vec::new();
     for ((db, table), want) in expected {
         // The server writes to its own tables (statistics, logs) during the restore.
-        if super::parallel::is_system_db(db) {
+        if super::plan::is_system_db(db) {
             continue;
         }
         let key = super::table_key(db, table);

@@ -9,7 +9,11 @@
 
 use std::borrow::Cow;
 
-use super::split::{find_byte, find_either};
+use super::charset::{Assign, Charset};
+use super::lexer::{
+    comment_end, ident_text, is_ident, is_ws, kw, line_end, quoted_end, skip_ws, Lexer, Tok,
+};
+use super::split::find_either;
 
 /// What a statement is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,19 +22,23 @@ pub enum Kind {
     CreateDatabase { db: String },
     /// `USE db`.
     Use { db: String },
-    /// `CREATE TABLE`.
-    CreateTable { table: String },
+    /// `CREATE TABLE`; `db` when the name is qualified (`db.table`).
+    CreateTable { db: Option<String>, table: String },
     /// `DROP TABLE [IF EXISTS]` (the first table named).
-    DropTable { table: String },
+    DropTable { db: Option<String>, table: String },
     /// `INSERT` or `REPLACE`; `rows` is the number of row tuples after
     /// `VALUES` (1 for `INSERT ... SET`, 0 for `INSERT ... SELECT`).
-    Insert { table: String, rows: u64 },
+    Insert {
+        db: Option<String>,
+        table: String,
+        rows: u64,
+    },
     /// `LOCK TABLES`.
     LockTables,
     /// `UNLOCK TABLES`.
     UnlockTables,
     /// `ALTER TABLE`, e.g. `/*!40000 ALTER TABLE t DISABLE KEYS */`.
-    AlterTable { table: String },
+    AlterTable { db: Option<String>, table: String },
     /// `CREATE [..] VIEW`.
     CreateView { name: String },
     /// `CREATE [..] TRIGGER name ... ON table`.
@@ -45,9 +53,16 @@ pub enum Kind {
     Other,
 }
 
-/// Tells what `sql` (one statement, without its delimiter) is.
+/// Tells what `sql` (one statement, without its delimiter) is, reading
+/// strings byte by byte (right for utf8mb4, latin1 and the like).
 pub fn classify(sql: &[u8]) -> Kind {
-    let mut lx = Lexer::new(sql);
+    classify_in(sql, Charset::AsciiSafe)
+}
+
+/// Tells what `sql` is, reading strings per character of the client
+/// character set `cs`.
+pub fn classify_in(sql: &[u8], cs: Charset) -> Kind {
+    let mut lx = Lexer::new(sql, cs);
     let Some(first) = lx.next_token() else {
         return Kind::Other;
     };
@@ -70,8 +85,8 @@ pub fn classify(sql: &[u8]) -> Kind {
             return Kind::Other;
         }
         lx.eat_words(&["IF", "EXISTS"]);
-        match lx.name() {
-            Some(table) => Kind::DropTable { table },
+        match lx.qualified_name() {
+            Some((db, table)) => Kind::DropTable { db, table },
             None => Kind::Other,
         }
     } else if kw(word, "INSERT") || kw(word, "REPLACE") {
@@ -93,8 +108,8 @@ pub fn classify(sql: &[u8]) -> Kind {
         if !lx.eat_word("TABLE") {
             return Kind::Other;
         }
-        match lx.name() {
-            Some(table) => Kind::AlterTable { table },
+        match lx.qualified_name() {
+            Some((db, table)) => Kind::AlterTable { db, table },
             None => Kind::Other,
         }
     } else {
@@ -105,7 +120,7 @@ pub fn classify(sql: &[u8]) -> Kind {
 /// The first `n` bare words of a statement, upper-cased (conditional comments read as
 /// code): `/*!50001 DROP VIEW IF EXISTS `v`*/` gives `["DROP", "VIEW", "IF"]` for n = 3.
 pub fn leading_words(sql: &[u8], n: usize) -> Vec<String> {
-    let mut lx = Lexer::new(sql);
+    let mut lx = Lexer::new(sql, Charset::AsciiSafe);
     let mut words = Vec::with_capacity(n);
     while words.len() < n {
         match lx.next_token() {
@@ -116,6 +131,101 @@ pub fn leading_words(sql: &[u8], n: usize) -> Vec<String> {
         }
     }
     words
+}
+
+/// The changes a `SET` statement makes to the client character set, in
+/// order (see [`charset::Tracker`]). Anything else gives nothing.
+pub fn charset_assignments(sql: &[u8]) -> Vec<Assign> {
+    let mut out = Vec::new();
+    if sql.len() > 4096 {
+        return out;
+    }
+    let mut lx = Lexer::new(sql, Charset::AsciiSafe);
+    if !lx.eat_word("SET") {
+        return out;
+    }
+    loop {
+        if let Some(a) = assignment(&mut lx) {
+            out.push(a);
+        }
+        // On to the next top-level comma.
+        let mut depth = 0u32;
+        loop {
+            match lx.next_token().map(|t| t.kind) {
+                None => return out,
+                Some(Tok::Punct(b'(')) => depth += 1,
+                Some(Tok::Punct(b')')) => depth = depth.saturating_sub(1),
+                Some(Tok::Punct(b',')) if depth == 0 => break,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One `SET` assignment, if it concerns the client character set.
+fn assignment(lx: &mut Lexer<'_>) -> Option<Assign> {
+    let value = |lx: &mut Lexer<'_>| -> Option<String> {
+        let t = lx.next_token()?;
+        ident_text(lx.s, t).map(|v| v.to_ascii_lowercase())
+    };
+    if lx.eat_word("NAMES") || lx.eat_words(&["CHARACTER", "SET"]) || lx.eat_word("CHARSET") {
+        return value(lx).map(Assign::Client);
+    }
+    while lx.eat_word("SESSION") || lx.eat_word("LOCAL") {}
+    if lx.eat_word("GLOBAL") {
+        return None;
+    }
+    let target = variable(lx)?;
+    let assigns = lx.eat_punct(b'=') || (lx.eat_punct(b':') && lx.eat_punct(b'='));
+    if !assigns {
+        return None;
+    }
+    match target {
+        Var::System(name) if name == "character_set_client" => {
+            if lx.peek_punct(b'@') {
+                match variable(lx)? {
+                    Var::User(v) => Some(Assign::ClientFromVar(v)),
+                    Var::System(_) => None,
+                }
+            } else {
+                value(lx).map(Assign::Client)
+            }
+        }
+        Var::User(v) => match variable(lx)? {
+            Var::System(name) if name == "character_set_client" => Some(Assign::VarFromClient(v)),
+            _ => None,
+        },
+        Var::System(_) => None,
+    }
+}
+
+enum Var {
+    /// `@@[session.]name` or a bare `name`, lower-cased.
+    System(String),
+    /// `@name`, lower-cased.
+    User(String),
+}
+
+/// A variable reference: `@user`, `@@[session.|local.]name` or a bare `name`.
+fn variable(lx: &mut Lexer<'_>) -> Option<Var> {
+    let text = |lx: &mut Lexer<'_>| -> Option<String> {
+        let t = lx.next_token()?;
+        ident_text(lx.s, t).map(|v| v.to_ascii_lowercase())
+    };
+    if !lx.eat_punct(b'@') {
+        return text(lx).map(Var::System);
+    }
+    if !lx.eat_punct(b'@') {
+        return text(lx).map(Var::User);
+    }
+    let first = text(lx)?;
+    if matches!(first.as_str(), "session" | "local" | "global") && lx.eat_punct(b'.') {
+        if first == "global" {
+            return None;
+        }
+        return text(lx).map(Var::System);
+    }
+    Some(Var::System(first))
 }
 
 /// `CREATE` has been read.
@@ -161,8 +271,8 @@ fn create(lx: &mut Lexer<'_>) -> Kind {
     }
     if lx.eat_word("TABLE") {
         lx.eat_words(&["IF", "NOT", "EXISTS"]);
-        return match lx.name() {
-            Some(table) => Kind::CreateTable { table },
+        return match lx.qualified_name() {
+            Some((db, table)) => Kind::CreateTable { db, table },
             None => Kind::Other,
         };
     }
@@ -216,7 +326,7 @@ fn insert(lx: &mut Lexer<'_>) -> Kind {
         || lx.eat_word("IGNORE")
     {}
     lx.eat_word("INTO");
-    let Some(table) = lx.name() else {
+    let Some((db, table)) = lx.qualified_name() else {
         return Kind::Other;
     };
     if lx.eat_word("PARTITION") {
@@ -231,13 +341,13 @@ fn insert(lx: &mut Lexer<'_>) -> Kind {
         }
     }
     let rows = if lx.eat_word("VALUES") || lx.eat_word("VALUE") {
-        count_rows(lx.s, lx.pos)
+        count_rows(lx.s, lx.pos, lx.cs)
     } else if lx.eat_word("SET") {
         1
     } else {
         0
     };
-    Kind::Insert { table, rows }
+    Kind::Insert { db, table, rows }
 }
 
 /// Bytes the row counter has to look at inside a row tuple.
@@ -271,7 +381,7 @@ fn skip_comment(s: &[u8], p: usize) -> Option<usize> {
 /// Counts the top-level `( ... )` tuples of a `VALUES` list starting at
 /// `p`, stopping at whatever follows the list (`ON DUPLICATE KEY UPDATE`,
 /// `AS alias`, ...). Never fails: a malformed list gives the tuples seen.
-fn count_rows(s: &[u8], mut p: usize) -> u64 {
+fn count_rows(s: &[u8], mut p: usize, cs: Charset) -> u64 {
     let mut rows = 0u64;
     let mut depth = 0u64;
     while p < s.len() {
@@ -310,7 +420,7 @@ fn count_rows(s: &[u8], mut p: usize) -> u64 {
                 depth -= 1;
                 p += 1;
             }
-            b'\'' | b'"' | b'`' => p = quoted_end(s, p),
+            b'\'' | b'"' | b'`' => p = quoted_end(s, p, cs),
             _ => p = skip_comment(s, p).unwrap_or(p + 1),
         }
     }
@@ -327,7 +437,7 @@ pub fn rewrite_definer(sql: &[u8]) -> Cow<'_, [u8]> {
     }
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
-    let mut lx = Lexer::new(sql);
+    let mut lx = Lexer::new(sql, Charset::AsciiSafe);
     while let Some(t) = lx.next_token() {
         if t.kind != Tok::Word {
             continue;
@@ -424,309 +534,13 @@ fn account_end(s: &[u8], p: usize) -> Option<usize> {
 fn part_end(s: &[u8], p: usize, host: bool) -> Option<usize> {
     let &b = s.get(p)?;
     if matches!(b, b'\'' | b'"' | b'`') {
-        return Some(quoted_end(s, p));
+        return Some(quoted_end(s, p, Charset::AsciiSafe));
     }
     let mut e = p;
     while e < s.len() && (is_ident(s[e]) || (host && matches!(s[e], b'.' | b'-' | b'%'))) {
         e += 1;
     }
     (e > p).then_some(e)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
-    /// Bare word: keyword, identifier or number.
-    Word,
-    /// Backtick-quoted identifier.
-    Quoted,
-    /// `'...'` or `"..."` literal.
-    Str,
-    /// Any other single byte.
-    Punct(u8),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Token {
-    kind: Tok,
-    start: usize,
-    end: usize,
-}
-
-/// Token reader that skips whitespace and ordinary comments and reads the
-/// inside of `/*!NNNNN ... */` and `/*M!NNNNNN ... */` as code.
-#[derive(Debug, Clone)]
-struct Lexer<'a> {
-    s: &'a [u8],
-    pos: usize,
-    in_cond: bool,
-}
-
-impl<'a> Lexer<'a> {
-    fn new(s: &'a [u8]) -> Self {
-        Lexer {
-            s,
-            pos: 0,
-            in_cond: false,
-        }
-    }
-
-    fn skip_trivia(&mut self) {
-        let s = self.s;
-        loop {
-            let p = self.pos;
-            let Some(&b) = s.get(p) else {
-                return;
-            };
-            match b {
-                _ if is_ws(b) => self.pos += 1,
-                b'#' => self.pos = line_end(s, p),
-                b'-' if s.get(p + 1) == Some(&b'-')
-                    && s.get(p + 2).is_none_or(|&c| c <= b' ' || c == 0x7f) =>
-                {
-                    self.pos = line_end(s, p)
-                }
-                b'/' if s.get(p + 1) == Some(&b'*') => {
-                    let opener = match (s.get(p + 2), s.get(p + 3)) {
-                        (Some(b'!'), _) => 3,
-                        (Some(b'M'), Some(b'!')) => 4,
-                        _ => 0,
-                    };
-                    if opener > 0 && !self.in_cond {
-                        let mut q = p + opener;
-                        while s.get(q).is_some_and(u8::is_ascii_digit) {
-                            q += 1;
-                        }
-                        self.pos = q;
-                        self.in_cond = true;
-                    } else {
-                        self.pos = comment_end(s, p + 2);
-                    }
-                }
-                b'*' if self.in_cond && s.get(p + 1) == Some(&b'/') => {
-                    self.pos = p + 2;
-                    self.in_cond = false;
-                }
-                _ => return,
-            }
-        }
-    }
-
-    fn next_token(&mut self) -> Option<Token> {
-        self.skip_trivia();
-        let s = self.s;
-        let start = self.pos;
-        let &b = s.get(start)?;
-        let kind = if b == b'`' {
-            self.pos = quoted_end(s, start);
-            Tok::Quoted
-        } else if b == b'\'' || b == b'"' {
-            self.pos = quoted_end(s, start);
-            Tok::Str
-        } else if is_ident(b) {
-            let mut e = start + 1;
-            while e < s.len() && is_ident(s[e]) {
-                e += 1;
-            }
-            self.pos = e;
-            Tok::Word
-        } else {
-            self.pos = start + 1;
-            Tok::Punct(b)
-        };
-        Some(Token {
-            kind,
-            start,
-            end: self.pos,
-        })
-    }
-
-    fn peek(&self) -> Option<Token> {
-        self.clone().next_token()
-    }
-
-    fn peek_word(&self, word: &str) -> bool {
-        self.peek()
-            .is_some_and(|t| t.kind == Tok::Word && kw(&self.s[t.start..t.end], word))
-    }
-
-    fn peek_punct(&self, c: u8) -> bool {
-        self.peek().is_some_and(|t| t.kind == Tok::Punct(c))
-    }
-
-    /// Consumes the next token if it is the keyword `word`.
-    fn eat_word(&mut self, word: &str) -> bool {
-        let mut probe = self.clone();
-        match probe.next_token() {
-            Some(t) if t.kind == Tok::Word && kw(&self.s[t.start..t.end], word) => {
-                *self = probe;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Consumes the keywords `words` if they all come next.
-    fn eat_words(&mut self, words: &[&str]) -> bool {
-        let mut probe = self.clone();
-        if words.iter().all(|w| probe.eat_word(w)) {
-            *self = probe;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn eat_punct(&mut self, c: u8) -> bool {
-        let mut probe = self.clone();
-        match probe.next_token() {
-            Some(t) if t.kind == Tok::Punct(c) => {
-                *self = probe;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Skips a balanced `( ... )` group if one comes next.
-    fn skip_group(&mut self) {
-        if !self.eat_punct(b'(') {
-            return;
-        }
-        let mut depth = 1u32;
-        while let Some(t) = self.next_token() {
-            match t.kind {
-                Tok::Punct(b'(') => depth += 1,
-                Tok::Punct(b')') => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return;
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Reads a possibly qualified name (`t`, `db`.`t`) and returns its last
-    /// part, unquoted.
-    fn name(&mut self) -> Option<String> {
-        let t = self.next_token()?;
-        let mut last = ident_text(self.s, t)?;
-        loop {
-            let mut probe = self.clone();
-            if !probe.eat_punct(b'.') {
-                break;
-            }
-            match probe.next_token().and_then(|t| ident_text(self.s, t)) {
-                Some(part) => {
-                    last = part;
-                    *self = probe;
-                }
-                None => break,
-            }
-        }
-        Some(last)
-    }
-}
-
-/// The unquoted text of an identifier token.
-fn ident_text(s: &[u8], t: Token) -> Option<String> {
-    let raw = &s[t.start..t.end];
-    match t.kind {
-        Tok::Word => Some(String::from_utf8_lossy(raw).into_owned()),
-        Tok::Quoted | Tok::Str => {
-            let q = raw[0];
-            let inner = if raw.len() >= 2 && raw[raw.len() - 1] == q {
-                &raw[1..raw.len() - 1]
-            } else {
-                &raw[1..]
-            };
-            let mut v = Vec::with_capacity(inner.len());
-            let mut i = 0;
-            while i < inner.len() {
-                let c = inner[i];
-                let doubled = c == q && inner.get(i + 1) == Some(&q);
-                let escaped = c == b'\\' && q != b'`' && i + 1 < inner.len();
-                if doubled || escaped {
-                    i += 1;
-                }
-                v.push(inner[i]);
-                i += 1;
-            }
-            Some(String::from_utf8_lossy(&v).into_owned())
-        }
-        Tok::Punct(_) => None,
-    }
-}
-
-/// Position just after the quoted string or identifier opening at `p`
-/// (`s[p]` is the quote), or the end of `s` if it is not closed.
-fn quoted_end(s: &[u8], p: usize) -> usize {
-    let q = s[p];
-    let mut i = p + 1;
-    loop {
-        let found = if q == b'`' {
-            find_byte(&s[i..], q)
-        } else {
-            find_either(&s[i..], q, b'\\')
-        };
-        let Some(j) = found else {
-            return s.len();
-        };
-        let at = i + j;
-        if s[at] == b'\\' || s.get(at + 1) == Some(&q) {
-            i = at + 2;
-        } else {
-            return at + 1;
-        }
-        if i >= s.len() {
-            return s.len();
-        }
-    }
-}
-
-/// Position just after the `*/` closing a comment whose body starts at `p`.
-fn comment_end(s: &[u8], mut p: usize) -> usize {
-    while p < s.len() {
-        let Some(j) = find_byte(&s[p..], b'*') else {
-            return s.len();
-        };
-        let at = p + j;
-        if s.get(at + 1) == Some(&b'/') {
-            return at + 2;
-        }
-        p = at + 1;
-    }
-    s.len()
-}
-
-/// Position just after the newline ending the line that holds `p`.
-fn line_end(s: &[u8], p: usize) -> usize {
-    find_byte(&s[p..], b'\n').map_or(s.len(), |j| p + j + 1)
-}
-
-fn skip_ws(s: &[u8], mut p: usize) -> usize {
-    while p < s.len() && is_ws(s[p]) {
-        p += 1;
-    }
-    p
-}
-
-#[inline]
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-/// A byte of a bare identifier or number.
-#[inline]
-fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
-}
-
-/// `word` is the keyword `k` (ASCII case-insensitive).
-#[inline]
-fn kw(word: &[u8], k: &str) -> bool {
-    word.eq_ignore_ascii_case(k.as_bytes())
 }
 
 #[cfg(test)]
@@ -748,6 +562,7 @@ mod tests {
 
     fn insert(table: &str, rows: u64) -> Kind {
         Kind::Insert {
+            db: None,
             table: s(table),
             rows,
         }
@@ -816,34 +631,61 @@ mod tests {
     #[test]
     fn create_and_drop_table() {
         let create = "CREATE TABLE `player` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  `name` varchar(64) NOT NULL COMMENT 'display name; may hold ''quotes''',\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='players -- all of them'";
-        assert_eq!(c(create), Kind::CreateTable { table: s("player") });
+        assert_eq!(
+            c(create),
+            Kind::CreateTable {
+                db: None,
+                table: s("player")
+            }
+        );
         assert_eq!(
             c("CREATE TABLE IF NOT EXISTS game.player (id int)"),
-            Kind::CreateTable { table: s("player") }
+            Kind::CreateTable {
+                db: Some(s("game")),
+                table: s("player")
+            }
         );
         assert_eq!(
             c("CREATE TEMPORARY TABLE `db`.`t` LIKE `u`"),
-            Kind::CreateTable { table: s("t") }
+            Kind::CreateTable {
+                db: Some(s("db")),
+                table: s("t")
+            }
         );
         assert_eq!(
             c("create /* note */ table -- x\n `t2`(a int)"),
-            Kind::CreateTable { table: s("t2") }
+            Kind::CreateTable {
+                db: None,
+                table: s("t2")
+            }
         );
         assert_eq!(
             c("CREATE OR REPLACE TABLE t3 (a int)"),
-            Kind::CreateTable { table: s("t3") }
+            Kind::CreateTable {
+                db: None,
+                table: s("t3")
+            }
         );
         assert_eq!(
             c("DROP TABLE IF EXISTS `player`"),
-            Kind::DropTable { table: s("player") }
+            Kind::DropTable {
+                db: None,
+                table: s("player")
+            }
         );
         assert_eq!(
             c("DROP TABLE `game`.`player`"),
-            Kind::DropTable { table: s("player") }
+            Kind::DropTable {
+                db: Some(s("game")),
+                table: s("player")
+            }
         );
         assert_eq!(
             c("drop temporary table if exists tmp"),
-            Kind::DropTable { table: s("tmp") }
+            Kind::DropTable {
+                db: None,
+                table: s("tmp")
+            }
         );
         assert_eq!(
             c("/*!50001 DROP VIEW IF EXISTS `top_players`*/"),
@@ -857,12 +699,14 @@ mod tests {
         assert_eq!(
             classify(b"CREATE TABLE `pl\xffyer` (a int)"),
             Kind::CreateTable {
+                db: None,
                 table: s("pl\u{fffd}yer")
             }
         );
         assert_eq!(
             classify("CREATE TABLE `игрок` (a int)".as_bytes()),
             Kind::CreateTable {
+                db: None,
                 table: s("игрок")
             }
         );
@@ -893,7 +737,14 @@ mod tests {
         );
         assert_eq!(c("REPLACE INTO `t` VALUES (1),(2)"), insert("t", 2));
         assert_eq!(c("INSERT t VALUES (1)"), insert("t", 1));
-        assert_eq!(c("INSERT INTO `game`.`t` VALUES (1)"), insert("t", 1));
+        assert_eq!(
+            c("INSERT INTO `game`.`t` VALUES (1)"),
+            Kind::Insert {
+                db: Some(s("game")),
+                table: s("t"),
+                rows: 1
+            }
+        );
         assert_eq!(
             c("INSERT INTO t PARTITION (p0) (a) VALUES (1),(2)"),
             insert("t", 2)
@@ -977,15 +828,24 @@ mod tests {
         assert_eq!(c("LOCK"), Kind::Other);
         assert_eq!(
             c("/*!40000 ALTER TABLE `player` DISABLE KEYS */"),
-            Kind::AlterTable { table: s("player") }
+            Kind::AlterTable {
+                db: None,
+                table: s("player")
+            }
         );
         assert_eq!(
             c("/*!40000 ALTER TABLE `player` ENABLE KEYS */"),
-            Kind::AlterTable { table: s("player") }
+            Kind::AlterTable {
+                db: None,
+                table: s("player")
+            }
         );
         assert_eq!(
             c("ALTER ONLINE TABLE game.t ADD COLUMN x int"),
-            Kind::AlterTable { table: s("t") }
+            Kind::AlterTable {
+                db: Some(s("game")),
+                table: s("t")
+            }
         );
         assert_eq!(
             c("ALTER DATABASE `game` CHARACTER SET utf8mb4"),
@@ -1244,7 +1104,7 @@ mod tests {
             let sql = render_rows(&rows, newline);
             prop_assert_eq!(
                 classify(&sql),
-                Kind::Insert { table: "player".to_string(), rows: rows.len() as u64 }
+                Kind::Insert { db: None, table: "player".to_string(), rows: rows.len() as u64 }
             );
             // The splitter keeps the statement whole, too.
             let mut input = sql.clone();
@@ -1298,5 +1158,52 @@ mod tests {
             let expected = format!("/*!50003 CREATE*/ /*!50017 DEFINER=CURRENT_USER*/ /*!50003 TRIGGER t BEFORE INSERT ON p FOR EACH ROW SET @x='{account}' */");
             prop_assert_eq!(String::from_utf8_lossy(&out), expected);
         }
+    }
+
+    #[test]
+    fn qualified_inserts_name_their_database() {
+        assert_eq!(
+            c("INSERT INTO `other`.`t` VALUES (1),(2)"),
+            Kind::Insert {
+                db: Some(s("other")),
+                table: s("t"),
+                rows: 2
+            }
+        );
+        assert_eq!(
+            c("INSERT INTO `a.b` VALUES (1)"),
+            Kind::Insert {
+                db: None,
+                table: s("a.b"),
+                rows: 1
+            }
+        );
+    }
+
+    #[test]
+    fn rows_are_counted_per_character() {
+        // In gbk, 0x81 0x5C is one character: the quote after it ends the string.
+        let sql = b"INSERT INTO t VALUES ('\x81\x5C'),('x'),('\x81\x5C\\\\')";
+        assert_eq!(classify_in(sql, Charset::Gbk), insert("t", 3));
+        assert_ne!(classify(sql), insert("t", 3));
+    }
+
+    #[test]
+    fn charset_assignments_of_set_statements() {
+        assert_eq!(
+            charset_assignments(b"/*!40101 SET NAMES gbk */"),
+            vec![Assign::Client(s("gbk"))]
+        );
+        assert_eq!(
+            charset_assignments(b"SET @a = 1, character_set_client = @saved, NAMES 'big5'"),
+            vec![Assign::ClientFromVar(s("saved")), Assign::Client(s("big5"))]
+        );
+        assert_eq!(
+            charset_assignments(b"SET @X := @@SESSION.character_set_client"),
+            vec![Assign::VarFromClient(s("x"))]
+        );
+        assert!(charset_assignments(b"SET GLOBAL character_set_client = gbk").is_empty());
+        assert!(charset_assignments(b"SET @@global.character_set_client = gbk").is_empty());
+        assert!(charset_assignments(b"SELECT 'SET NAMES gbk'").is_empty());
     }
 }

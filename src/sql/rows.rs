@@ -6,6 +6,8 @@
 //! with the escapes mysqldump writes, `_binary` strings, hex literals). Anything else gives
 //! `None` and the statement is executed as it is.
 
+use super::charset::Charset;
+
 /// The rows of one INSERT, ready for `LOAD DATA ... FIELDS TERMINATED BY '\t'`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadRows {
@@ -15,9 +17,11 @@ pub struct LoadRows {
     pub rows: u64,
 }
 
-/// Convert `INSERT INTO t [(cols)] VALUES (...),(...)`; None if anything is not understood.
-pub fn insert_to_load_rows(sql: &[u8]) -> Option<LoadRows> {
-    let mut p = Parser { s: sql, i: 0 };
+/// Convert `INSERT INTO t [(cols)] VALUES (...),(...)`, whose strings are read per
+/// character of the client character set `cs`, as the server reads them; None if anything
+/// is not understood.
+pub fn insert_to_load_rows(sql: &[u8], cs: Charset) -> Option<LoadRows> {
+    let mut p = Parser { s: sql, i: 0, cs };
     p.ws();
     p.keyword(b"INSERT")?;
     p.ws();
@@ -94,6 +98,7 @@ pub fn insert_to_load_rows(sql: &[u8]) -> Option<LoadRows> {
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    cs: Charset,
 }
 
 impl Parser<'_> {
@@ -135,7 +140,12 @@ impl Parser<'_> {
             b'`' => {
                 self.i += 1;
                 loop {
-                    if self.next()? == b'`' {
+                    let b = self.next()?;
+                    if b >= 0x80 && self.cs.hides_ascii() {
+                        // Left to the server.
+                        return None;
+                    }
+                    if b == b'`' {
                         if self.peek() == Some(b'`') {
                             self.i += 1;
                         } else {
@@ -250,12 +260,25 @@ impl Parser<'_> {
         loop {
             // Copy the plain run up to the next quote, backslash or byte that needs escaping.
             let rest = &self.s[self.i..];
+            let mb = self.cs.hides_ascii();
             let run = rest
                 .iter()
-                .position(|&b| matches!(b, b'\'' | b'\\' | b'\t' | b'\n' | b'\r' | 0))
+                .position(|&b| {
+                    matches!(b, b'\'' | b'\\' | b'\t' | b'\n' | b'\r' | 0) || (mb && b >= 0x80)
+                })
                 .unwrap_or(rest.len());
             out.extend_from_slice(&rest[..run]);
             self.i += run;
+            if mb && self.peek().is_some_and(|b| b >= 0x80) {
+                // A whole character, whatever bytes it is made of; LOAD DATA reads its
+                // input byte by byte (CHARACTER SET binary), so each byte is escaped.
+                let n = self.cs.char_len(&self.s[self.i..]).max(1);
+                for &b in self.s.get(self.i..self.i + n)? {
+                    push_escaped(out, b);
+                }
+                self.i += n;
+                continue;
+            }
             match self.next()? {
                 b'\'' => {
                     if self.peek() == Some(b'\'') {
@@ -299,7 +322,7 @@ mod tests {
     use super::*;
 
     fn conv(sql: &str) -> Option<(String, u64)> {
-        insert_to_load_rows(sql.as_bytes())
+        insert_to_load_rows(sql.as_bytes(), Charset::AsciiSafe)
             .map(|r| (String::from_utf8_lossy(&r.data).into_owned(), r.rows))
     }
 
@@ -322,13 +345,18 @@ mod tests {
 
     #[test]
     fn hex_literals_are_decoded() {
-        let r = insert_to_load_rows(b"INSERT INTO t VALUES (0x00FF5C0941)").unwrap();
+        let r = insert_to_load_rows(b"INSERT INTO t VALUES (0x00FF5C0941)", Charset::AsciiSafe)
+            .unwrap();
         assert_eq!(r.data, b"\\0\xff\\\\\\tA\n");
     }
 
     #[test]
     fn column_lists_and_qualified_names() {
-        let r = insert_to_load_rows(b"INSERT INTO `db`.`t` (`a`,`b c`) VALUES (1,2)").unwrap();
+        let r = insert_to_load_rows(
+            b"INSERT INTO `db`.`t` (`a`,`b c`) VALUES (1,2)",
+            Charset::AsciiSafe,
+        )
+        .unwrap();
         assert_eq!(r.columns.as_deref(), Some(&b"(`a`,`b c`)"[..]));
         assert_eq!(r.data, b"1\t2\n");
     }
@@ -373,7 +401,7 @@ mod tests {
             }
         }
         sql.extend_from_slice(b"')");
-        let r = insert_to_load_rows(&sql).unwrap();
+        let r = insert_to_load_rows(&sql, Charset::AsciiSafe).unwrap();
         let field = &r.data[..r.data.len() - 1];
         let mut decoded = Vec::new();
         let mut i = 0;
@@ -396,5 +424,18 @@ mod tests {
             }
         }
         assert_eq!(decoded, bytes);
+    }
+
+    #[test]
+    fn gbk_trail_backslashes_are_part_of_their_character() {
+        // 0x81 0x5C is one gbk character, followed by a plain `n`; then a character ending
+        // in 0x5C right before an escaped backslash.
+        let sql = b"INSERT INTO t VALUES ('\x81\x5Cn','\x81\x5C\\\\')";
+        let r = insert_to_load_rows(sql, Charset::Gbk).unwrap();
+        assert_eq!(r.data, b"\x81\\\\n\t\x81\\\\\\\\\n");
+        // Read byte by byte, the second string never ends.
+        assert_eq!(insert_to_load_rows(sql, Charset::AsciiSafe), None);
+        let first = insert_to_load_rows(b"INSERT INTO t VALUES ('\x81\x5Cn')", Charset::AsciiSafe);
+        assert_eq!(first.map(|r| r.data), Some(b"\x81\\n\n".to_vec()));
     }
 }

@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use super::charset::{self, Charset, Tracker};
+
 /// First line written by mariadb-dump 10.5.25+/10.6.18+/10.11.8+/11.x: a
 /// client command that switches the `mariadb` client into sandbox mode.
 const SANDBOX: &[u8] = b"/*M!999999\\- enable the sandbox mode */";
@@ -26,6 +28,16 @@ pub struct Statement {
     pub line: u64,
     /// Byte offset of the first byte of `sql` in the whole stream.
     pub offset: u64,
+    /// The client character set in force where the statement stands (the
+    /// server reads its strings per character of it).
+    pub charset: Charset,
+}
+
+impl Statement {
+    /// What the statement is, read in its character set.
+    pub fn kind(&self) -> super::Kind {
+        super::classify_in(&self.sql, self.charset)
+    }
 }
 
 /// The input ended in a place where no complete statement can end.
@@ -47,6 +59,17 @@ pub enum SplitError {
         line: u64,
         /// Byte offset of the `/*`.
         offset: u64,
+    },
+    /// A statement grew past the size limit (see [`Splitter::with_limit`]).
+    TooLarge {
+        /// 1-based line where the statement starts.
+        line: u64,
+        /// Byte offset where it starts.
+        offset: u64,
+        /// Bytes of it seen so far.
+        size: u64,
+        /// The limit.
+        limit: u64,
     },
 }
 
@@ -78,6 +101,17 @@ impl fmt::Display for SplitError {
                 f,
                 "the dump ends inside a /* ... */ comment that starts at line {line} \
                  (byte offset {offset}); the file is probably truncated"
+            ),
+            SplitError::TooLarge {
+                line,
+                offset,
+                size,
+                limit,
+            } => write!(
+                f,
+                "the statement that starts at line {line} (byte offset {offset}) is larger \
+                 than max_allowed_packet: {size} bytes read so far, the limit is {limit} \
+                 bytes (an unclosed quote makes the rest of a dump one statement)"
             ),
         }
     }
@@ -171,6 +205,11 @@ pub struct Splitter {
     line_no: u64,
     newlines: u64,
     bytes_seen: u64,
+    /// The client character set along the stream.
+    tracker: Tracker,
+    /// Statements may not grow past this many bytes.
+    limit: usize,
+    too_large: Option<SplitError>,
 }
 
 impl Default for Splitter {
@@ -204,9 +243,56 @@ impl Splitter {
             line_no: 1,
             newlines: 0,
             bytes_seen: 0,
+            tracker: Tracker::default(),
+            limit: usize::MAX,
+            too_large: None,
         };
         s.rebuild_tables();
         s
+    }
+
+    /// A splitter whose stream starts in client character set `cs`.
+    pub fn with_charset(cs: Charset) -> Self {
+        let mut s = Self::new();
+        s.tracker = Tracker::new(cs);
+        s
+    }
+
+    /// Refuse statements longer than `limit` bytes (see [`Splitter::check`]): memory stays
+    /// bounded even when a quote is never closed.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The client character set in force at this point of the stream.
+    pub fn charset(&self) -> Charset {
+        self.tracker.current()
+    }
+
+    /// Err once a statement has grown past the limit; feeding more is pointless then.
+    pub fn check(&self) -> Result<(), SplitError> {
+        match &self.too_large {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn note_size(&mut self, start: usize, end: usize) {
+        let size = end.saturating_sub(start);
+        if size > self.limit && self.too_large.is_none() {
+            let line = if start == self.stmt_start {
+                self.stmt_line
+            } else {
+                self.line_at(start)
+            };
+            self.too_large = Some(SplitError::TooLarge {
+                line,
+                offset: self.base + start as u64,
+                size: size as u64,
+                limit: self.limit as u64,
+            });
+        }
     }
 
     /// Total number of bytes fed so far.
@@ -235,6 +321,15 @@ impl Splitter {
         self.compact();
         self.buf.extend_from_slice(chunk);
         self.scan(false, out);
+        if matches!(
+            self.state,
+            State::Code
+                | State::Str(_)
+                | State::LineComment { keep: true }
+                | State::BlockComment { keep: true }
+        ) {
+            self.note_size(self.stmt_start, self.buf.len());
+        }
     }
 
     /// Marks the end of the stream: emits a last statement that has no
@@ -480,7 +575,13 @@ impl Splitter {
             if !(p == self.str_close && q == self.str_close_quote) {
                 self.str_start = p;
             }
-            match string_end(buf, p + 1, q) {
+            let cs = self.tracker.current();
+            let end = if cs.hides_ascii() {
+                charset::quoted_end(buf, p + 1, q, cs)
+            } else {
+                string_end(buf, p + 1, q)
+            };
+            match end {
                 Some(end) => {
                     self.str_close = end;
                     self.str_close_quote = q;
@@ -557,6 +658,10 @@ impl Splitter {
     }
 
     fn string(&mut self, quote: u8, eof: bool) -> Flow {
+        let cs = self.tracker.current();
+        if cs.hides_ascii() {
+            return self.string_in(quote, cs, eof);
+        }
         let buf = &self.buf;
         let p = self.pos;
         let found = if quote == b'`' {
@@ -584,6 +689,50 @@ impl Splitter {
             self.str_close_quote = quote;
             self.state = State::Code;
         }
+        Flow::Continue
+    }
+
+    /// [`Splitter::string`] per character of a character set whose multi-byte
+    /// characters may hold ASCII bytes.
+    fn string_in(&mut self, quote: u8, cs: Charset, eof: bool) -> Flow {
+        let buf = &self.buf;
+        let len = buf.len();
+        let escapes = quote != b'`';
+        let mut i = self.pos;
+        while i < len {
+            let b = buf[i];
+            if b == quote {
+                self.pos = i + 1;
+                self.str_close = i + 1;
+                self.str_close_quote = quote;
+                self.state = State::Code;
+                return Flow::Continue;
+            }
+            if escapes && b == b'\\' {
+                if i + 1 < len {
+                    i += 2;
+                    continue;
+                }
+                if eof {
+                    break;
+                }
+                self.pos = i;
+                return Flow::Pause;
+            }
+            if b >= 0x80 {
+                let n = cs.char_len(&buf[i..]);
+                if n > 0 {
+                    i += n;
+                    continue;
+                }
+                if !eof && cs.needs_more(&buf[i..]) {
+                    self.pos = i;
+                    return Flow::Pause;
+                }
+            }
+            i += 1;
+        }
+        self.pos = len;
         Flow::Continue
     }
 
@@ -669,6 +818,7 @@ impl Splitter {
         if e <= start {
             return;
         }
+        self.note_size(start, e);
         let rest = self.buf.len() - resume;
         let sql = if start == 0 && rest < e && e >= HAND_OVER_MIN {
             // Hand the buffer itself over instead of copying a large
@@ -688,7 +838,16 @@ impl Splitter {
         } else {
             self.buf[start..e].to_vec()
         };
-        out.push(Statement { sql, line, offset });
+        let charset = self.tracker.current();
+        if sql.len() < 4096 {
+            self.tracker.observe(&sql);
+        }
+        out.push(Statement {
+            sql,
+            line,
+            offset,
+            charset,
+        });
     }
 }
 
@@ -1678,6 +1837,59 @@ DELIMITER ;
     }
 
     #[test]
+    fn strings_are_read_per_character_of_the_declared_charset() {
+        // 0x81 0x5C is one gbk character: the quote after it ends the string, and a value
+        // ending in such a character before an escaped backslash ends too.
+        let input: &[u8] = b"/*!40101 SET NAMES gbk */;\nINSERT INTO t VALUES ('\x81\x5C'),('a;b'),('\x95\x5C\\\\');\nSELECT 1;\n/*!40101 SET NAMES utf8mb4 */;\nSELECT '\\'';\n";
+        let whole = split_chunked(input, &[usize::MAX]).unwrap();
+        let texts: Vec<&[u8]> = whole.iter().map(|s| &s.sql[..]).collect();
+        assert_eq!(texts.len(), 5, "{whole:?}");
+        assert_eq!(texts[2], b"SELECT 1");
+        assert_eq!(whole[0].charset, Charset::AsciiSafe);
+        assert_eq!(whole[1].charset, Charset::Gbk);
+        assert_eq!(whole[3].charset, Charset::Gbk);
+        assert_eq!(whole[4].charset, Charset::AsciiSafe);
+        for n in 1..40 {
+            assert_eq!(whole, split_chunked(input, &[n]).unwrap(), "chunk {n}");
+        }
+        // A splitter that starts inside a gbk part of a dump.
+        let mut s = Splitter::with_charset(Charset::Gbk);
+        let mut out = Vec::new();
+        s.feed(b"INSERT INTO t VALUES ('\x81\x5C');", &mut out);
+        s.finish(&mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        let mut s = Splitter::new();
+        let mut out = Vec::new();
+        s.feed(b"INSERT INTO t VALUES ('\x81\x5C');", &mut out);
+        assert!(s.finish(&mut out).is_err());
+    }
+
+    #[test]
+    fn statements_over_the_limit_are_refused() {
+        let mut s = Splitter::new().with_limit(1000);
+        let mut out = Vec::new();
+        s.feed(b"SELECT 1;\nINSERT INTO t VALUES ('", &mut out);
+        assert!(s.check().is_ok());
+        for _ in 0..20 {
+            s.feed(&[b'x'; 100], &mut out);
+        }
+        match s.check() {
+            Err(SplitError::TooLarge {
+                line: 2,
+                offset: 10,
+                size,
+                limit: 1000,
+            }) => assert!(size > 1000),
+            other => panic!("{other:?}"),
+        }
+        // A complete statement over the limit is refused as well.
+        let mut s = Splitter::new().with_limit(10);
+        s.feed(b"SELECT 'a long one';", &mut out);
+        assert!(matches!(s.check(), Err(SplitError::TooLarge { .. })));
+        assert!(s.check().unwrap_err().to_string().contains("max_allowed_packet"));
+    }
+
+    #[test]
     fn huge_statement_across_many_feeds() {
         let mut input = b"INSERT INTO `t` VALUES ".to_vec();
         for i in 0..40_000 {
@@ -1896,6 +2108,7 @@ DELIMITER ;
                 sql: s.clone(),
                 line: 1 + count_newlines(out),
                 offset: out.len() as u64,
+                charset: Charset::AsciiSafe,
             });
             out.extend_from_slice(s);
             out.extend_from_slice(delim);
