@@ -326,6 +326,13 @@ mod tests {
         assert!(err("buffer_pool: lots\n").contains("`buffer_pool`"));
         assert!(err("timestamp_format: '%Q'\n").contains("`timestamp_format`"));
         assert!(err("jobs: 0\n").contains("`jobs`"));
+        assert!(err("dump_trailer: sometimes\n").contains("`dump_trailer`"));
+        let c = Config::from_yaml("dump_trailer: required\n").unwrap();
+        assert_eq!(c.dump_trailer, TrailerPolicy::Required);
+        assert_eq!(
+            Config::from_yaml("").unwrap().dump_trailer,
+            TrailerPolicy::Auto
+        );
     }
 
     #[test]

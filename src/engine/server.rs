@@ -22,7 +22,7 @@ pub fn server_args(config: &Config) -> Vec<String> {
     let mut args = vec![
         "--skip-name-resolve".to_string(),
         "--character-set-server=utf8mb4".to_string(),
-        "--max-allowed-packet=1G".to_string(),
+        "--max-allowed-packet=64M".to_string(),
         "--local-infile=1".to_string(),
         "--event-scheduler=OFF".to_string(),
         format!("--innodb-buffer-pool-size={}", config.buffer_pool),

@@ -1886,7 +1886,11 @@ DELIMITER ;
         let mut s = Splitter::new().with_limit(10);
         s.feed(b"SELECT 'a long one';", &mut out);
         assert!(matches!(s.check(), Err(SplitError::TooLarge { .. })));
-        assert!(s.check().unwrap_err().to_string().contains("max_allowed_packet"));
+        assert!(s
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("max_allowed_packet"));
     }
 
     #[test]

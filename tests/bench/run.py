@@ -6,14 +6,17 @@ at once measures, over several runs:
   - stock:  zcat dump | docker exec -i <container> mariadb   (one per world, all at once)
   - worlds: worlds up   (restore time from its records, and wall time of the whole command)
 and reports medians, MB/s of SQL, the ratio, and the peak RSS of `worlds`. Also measures the
-peak RSS restoring one large dump, and a fan-out query against the slowest single world.
+peak RSS restoring one large dump and failing on a small gzip that holds one unterminated
+multi-GiB string, and a fan-out query against the slowest single world.
 Writes the results to docs/benchmarks.md.
 
 Settings (environment): BENCH_MB (SQL MB per world, default 250), BENCH_RUNS (default 3),
-BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_JOBS (worlds --jobs, default
+BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_HUGE_GIB (size of the
+unterminated string, default 2), BENCH_JOBS (worlds --jobs, default
 automatic), BENCH_KEEP=1 keeps bench-data/.
 """
 
+import gzip
 import io
 import json
 import os
@@ -35,8 +38,29 @@ DATA = ROOT / "bench-data"
 MB = int(os.environ.get("BENCH_MB", "250"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 MEM_MB = int(os.environ.get("BENCH_MEM_MB", "500"))
+HUGE_GIB = int(os.environ.get("BENCH_HUGE_GIB", "2"))
 JOBS = os.environ.get("BENCH_JOBS")
 PORT_BASE = 35100
+
+
+def rss_of(time_output):
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", time_output)
+    return int(m.group(1)) / 1024 if m else None
+
+
+def unterminated(folder, gib):
+    """A small gzip holding one string that never ends: `gib` GiB of SQL."""
+    path = folder / "huge_fulldump_20240101_000000.sql.gz"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    log(f"writing a gzip that holds one unterminated {gib} GiB string")
+    block = b"x" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(b"CREATE TABLE t (a longtext);\nINSERT INTO t VALUES ('")
+        for _ in range(gib * 1024):
+            f.write(block)
+    return path
 
 
 def log(msg):
@@ -55,20 +79,18 @@ class Env:
         self.dir = Path(tempfile.mkdtemp(prefix=f"worlds-bench-{name}-"))
         (self.dir / "worlds.yaml").write_text(f"port_base: {PORT_BASE}\n{extra_config}")
 
-    def worlds(self, *args, timed=False):
+    def worlds(self, *args, timed=False, fails=False):
         cmd = [str(WORLDS), *args, "--env", self.name]
         if timed:
             cmd = ["/usr/bin/time", "-v", *cmd]
         start = time.monotonic()
         p = subprocess.run(cmd, cwd=self.dir, text=True, capture_output=True)
         wall = time.monotonic() - start
-        if p.returncode != 0:
-            raise SystemExit(f"worlds {' '.join(args)} failed:\n{p.stdout}\n{p.stderr}")
-        rss = None
-        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-        if m:
-            rss = int(m.group(1)) / 1024
-        return p.stdout, wall, rss
+        if (p.returncode != 0) != fails:
+            raise SystemExit(f"worlds {' '.join(args)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+        if fails:
+            return p.stderr, wall, rss_of(p.stderr)
+        return p.stdout, wall, rss_of(p.stderr)
 
     def down(self):
         subprocess.run([str(WORLDS), "down", "--env", self.name], cwd=self.dir, capture_output=True)
@@ -206,6 +228,18 @@ def main():
     big_sql = sql_bytes(big) / 1e6
     r, wall, big_rss = ours(big)
 
+    huge = DATA / "unterminated"
+    path = unterminated(huge, HUGE_GIB)
+    log(f"memory check: a {path.stat().st_size / 1e6:.1f} MB gzip holding one unterminated "
+        f"{HUGE_GIB} GiB string")
+    env = Env("bench-huge")
+    try:
+        err, huge_wall, huge_rss = env.worlds("up", "--dumps", str(huge), timed=True, fails=True)
+    finally:
+        env.cleanup()
+    if "max_allowed_packet" not in err:
+        raise SystemExit(f"the unterminated string failed for another reason:\n{err}")
+
     log("fan-out query: each world alone, then all at once")
     single, every = fanout(three)
     slowest = max(single.values())
@@ -225,7 +259,9 @@ def main():
                f"with `load_data: false` {inserts:.1f} s; with `jobs: 1` {single_job:.1f} s.")
     out.append("")
     out.append(f"Memory: restoring one dump of {big_sql:.0f} MB of SQL took {r:.1f} s with a peak RSS "
-               f"of {big_rss:.0f} MB for `worlds`.")
+               f"of {big_rss:.0f} MB for `worlds`. A {path.stat().st_size / 1e6:.1f} MB gzip holding one "
+               f"unterminated {HUGE_GIB} GiB string failed its world (statement larger than "
+               f"max_allowed_packet) after {huge_wall:.1f} s with a peak RSS of {huge_rss:.0f} MB.")
     out.append("")
     out.append("Fan-out query (wall time of `worlds query`, median of 5): "
                + ", ".join(f"{w} alone {t * 1000:.0f} ms" for w, t in single.items())
