@@ -48,13 +48,17 @@ pub async fn run(
     let resolve = |db: Option<String>, current: &Option<String>| {
         db.or_else(|| current.clone()).unwrap_or_default()
     };
+    // An unqualified referenced table is in the database of the table that refers to it.
     let referenced: HashSet<(String, String)> = kept
         .iter()
-        .filter(|k| matches!(k.kind, Kind::CreateTable { .. }))
-        .flat_map(|k| {
+        .filter_map(|k| match &k.kind {
+            Kind::CreateTable { db, .. } => Some((k, db.clone().or_else(|| k.db.clone()))),
+            _ => None,
+        })
+        .flat_map(|(k, home)| {
             referenced_tables(&k.stmt.sql, k.stmt.charset)
                 .into_iter()
-                .map(|(db, t)| (resolve(db, &k.db), t))
+                .map(move |(db, t)| (resolve(db, &home), t))
         })
         .collect();
     for Kept { stmt, kind, db } in kept {

@@ -15,7 +15,7 @@ use super::reader::{spawn_reader, Counters, Range, ReadOptions};
 use super::schema::add_indexes;
 use super::session::{self, execute, quote_ident, Server};
 use crate::db::Target;
-use crate::sql::{insert_to_load_rows, leading_words, Statement};
+use crate::sql::{insert_to_load_rows, Statement};
 
 /// Split tables over `jobs` workers, largest first onto the least loaded. A table's parts
 /// all go to one worker.
@@ -140,9 +140,8 @@ impl Worker<'_> {
                     at = Some(i);
                 }
                 let t = &tables[step.table];
-                let insert =
-                    leading_words(&stmt.sql, 1).first().map(String::as_str) == Some("INSERT");
-                let converted = if as_load_data && insert {
+                // Only `INSERT INTO` converts; REPLACE and INSERT IGNORE run as written.
+                let converted = if as_load_data {
                     insert_to_load_rows(&stmt.sql, stmt.charset)
                         .filter(|r| r.rows >= load_data::MIN_ROWS)
                 } else {

@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 
+use super::split::{find_byte, find_either};
+
 /// How a client character set shapes the bytes of SQL text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Charset {
@@ -143,6 +145,22 @@ fn sjis_trail(t: u8) -> bool {
 /// doubled quote is read as two strings side by side (the caller sees where the first ends).
 pub fn quoted_end(s: &[u8], mut from: usize, quote: u8, cs: Charset) -> Option<usize> {
     let escapes = quote != b'`';
+    if !cs.hides_ascii() {
+        // Byte by byte is right here; look for the next quote or backslash at word speed.
+        loop {
+            let rest = s.get(from..)?;
+            let i = if escapes {
+                find_either(rest, quote, b'\\')?
+            } else {
+                find_byte(rest, quote)?
+            };
+            let at = from + i;
+            if s[at] == quote {
+                return Some(at + 1);
+            }
+            from = at + 2;
+        }
+    }
     while from < s.len() {
         let b = s[from];
         if b == quote {
