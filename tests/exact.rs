@@ -3,9 +3,12 @@
 //! dumps in one environment) and, one after the other, by the stock client (`mariadb < dump`
 //! in one container of the same image and server options). Both restores must leave the same
 //! databases, tables, views, triggers, routines and events, the same
-//! `CHECKSUM TABLE ... EXTENDED`, the same `SHOW CREATE` text (DEFINER aside: worlds names the
-//! restoring user on purpose) and the same results from the routines the source defines; and
-//! the stock client's restore must match the source database itself.
+//! `CHECKSUM TABLE ... EXTENDED` and digest of every table's rows, the same `SHOW CREATE` text
+//! (DEFINER aside: worlds names the restoring user on purpose) and the same results from the
+//! routines the source defines; and the stock client's restore must match the source
+//! database itself, except where a variant names what its dump cannot carry.
+//!
+//! All servers run in a time zone other than UTC, so that a dump's session time zone matters.
 
 mod common;
 
