@@ -760,6 +760,7 @@ fn compare_restores(t: &TestEnv, source: &Source, variants: &[Variant], probes: 
         let failure = failure_section(&up_err, v.world, variants).unwrap_or_default();
         let failure = failure.trim_end().replace('\n', "\n      ");
         let mut found: Vec<String> = Vec::new();
+        let mut path = String::new();
         match v.expect {
             Expect::Fails(_) if got_state != "failed" => {
                 found.push(format!("state is {got_state}, want failed"))
@@ -809,7 +810,14 @@ fn compare_restores(t: &TestEnv, source: &Source, variants: &[Variant], probes: 
                 if got_state != "ready" {
                     found.push(format!("state is {got_state}, want ready\n      {failure}"));
                 } else if let Some(stock_fp) = stock_fp {
-                    let world_fp = fingerprint(&t.login(v.world), None, &probes);
+                    let login = t.login(v.world);
+                    let loads = rows(&login, "SHOW GLOBAL STATUS LIKE 'Com_load'");
+                    path = loads
+                        .first()
+                        .and_then(|l| l.split('\t').nth(1))
+                        .map(|n| format!(" ({n} LOAD DATA statements in the world)"))
+                        .unwrap_or_default();
+                    let world_fp = fingerprint(&login, None, &probes);
                     for d in differences("stock client", &stock_fp, "worlds", &world_fp) {
                         found.push(format!("worlds differs from the stock client: {d}"));
                     }
@@ -817,8 +825,18 @@ fn compare_restores(t: &TestEnv, source: &Source, variants: &[Variant], probes: 
                 }
             }
         }
+        // Which restore path worlds took, for the reader of the log.
+        let serial = up_err
+            .lines()
+            .find_map(|l| {
+                l.split_once(&format!("{}_fulldump_", v.world))?
+                    .1
+                    .split_once("restoring serially: ")
+            })
+            .map(|(_, why)| format!(" (worlds restored it serially: {why})"))
+            .unwrap_or_default();
         eprintln!(
-            "{} ({}): {}",
+            "{} ({}): {}{path}{serial}",
             v.world,
             v.what,
             if found.is_empty() {
@@ -1036,9 +1054,14 @@ fn qualified_names_and_split_tables_restore_like_the_stock_client() {
     ]);
     assert_eq!(count(&ranges, b"INSERT INTO `t1` VALUES"), 2);
 
-    // 3b. Two complete dumps, one after the other.
+    // 3b. Two complete dumps, one after the other: the same one twice (its second half drops
+    // and makes again what the first made), and two of other databases, the second without
+    // `SET TIME_ZONE` (--skip-tz-utc), after the first one's `SET TIME_ZONE=@OLD_TIME_ZONE`.
     let full = source.dump(&["--routines", "--events", "--databases", "qa", "qb", "inter"]);
     let twice = concat(&[&full, &full]);
+    let local_times = source.dump(&["--routines", "--skip-tz-utc", "--databases", "times"]);
+    assert!(count(&local_times, b"TIME_ZONE") == 0);
+    let two = concat(&[&full, &local_times]);
 
     // 3c. Parts of one table under SET NAMES latin1, utf8mb4, latin1.
     let latin1 = |range: &str| {
@@ -1120,6 +1143,12 @@ fn qualified_names_and_split_tables_restore_like_the_stock_client() {
             &["times"],
         )
         .dump(times),
+        Variant::new(
+            "v07",
+            "two complete dumps of other databases concatenated, the second --skip-tz-utc",
+            &["qa", "qb", "inter", "times"],
+        )
+        .dump(two),
     ];
     compare_restores(&t, &source, &variants, SPLIT_PROBES);
 }
@@ -1386,6 +1415,51 @@ SELECT seq,
   ELT(1 + seq % 4, '', 'a', 'a,b', 'b,c'),
   18446744073709551615 - seq
 FROM seq_1_to_300;
+CREATE TABLE plain (
+  id INT NOT NULL PRIMARY KEY,
+  s VARCHAR(120) NULL,
+  t TEXT NULL,
+  b VARBINARY(40) NULL,
+  bl BLOB NULL,
+  n DECIMAL(14,4) NULL,
+  dbl DOUBLE NULL,
+  d DATE NULL,
+  dt DATETIME(3) NULL,
+  ts TIMESTAMP NULL DEFAULT NULL,
+  e ENUM('x','y','z') NULL,
+  st SET('p','q') NULL,
+  tm TIME NULL,
+  y YEAR NULL,
+  u BIGINT UNSIGNED NULL,
+  KEY idx_s (s(20)),
+  KEY idx_n (n, id)
+) ENGINE=InnoDB;
+INSERT INTO plain SELECT seq,
+  CASE seq % 10
+    WHEN 0 THEN NULL
+    WHEN 1 THEN ''
+    WHEN 2 THEN 'NULL'
+    WHEN 3 THEN '\\N'
+    WHEN 4 THEN CONCAT('tab\there\nnew', CHAR(13), 'cr ', seq)
+    WHEN 5 THEN CONCAT('zero', CHAR(0), 'ctrlz', CHAR(26), 'end ', seq)
+    WHEN 6 THEN CONCAT('ends in a backslash ', seq, '\\')
+    WHEN 7 THEN CONCAT('quotes '' " ` ; -- /* */ ', seq)
+    WHEN 8 THEN CONCAT('emoji 😀 𝄞 ', seq)
+    ELSE CONCAT('plain ', seq) END,
+  IF(seq % 9 = 0, NULL, CONCAT(REPEAT('line;\n', seq % 5), '\t', seq)),
+  IF(seq % 13 = 0, '', IF(seq % 11 = 0, NULL, UNHEX(SHA2(seq, 224)))),
+  IF(seq % 7 = 0, NULL, UNHEX(CONCAT(REPEAT('5C4E0009', 1 + seq % 3), '0A0D5C', HEX(seq)))),
+  IF(seq % 6 = 0, NULL, seq * 12.3456 - 999),
+  IF(seq % 8 = 0, NULL, seq / 16 - 7),
+  DATE_ADD('1999-12-31', INTERVAL seq * 7 DAY),
+  DATE_ADD('2022-02-28 23:59:59.999', INTERVAL seq * 3599 SECOND),
+  IF(seq % 10 = 0, NULL, FROM_UNIXTIME(1600000000 + seq * 4321)),
+  ELT(1 + seq % 3, 'x', 'y', 'z'),
+  ELT(1 + seq % 4, '', 'p', 'q', 'p,q'),
+  IF(seq % 5 = 0, '-838:59:59', SEC_TO_TIME(seq * 123)),
+  1901 + seq % 254,
+  IF(seq % 3 = 0, 18446744073709551615, seq)
+FROM seq_1_to_250;
 CREATE TABLE audit (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, msg VARCHAR(200) NOT NULL) ENGINE=InnoDB;
 INSERT INTO audit (msg) VALUES ('first'), ('second');
 DELIMITER ;;
@@ -1398,6 +1472,7 @@ CREATE PROCEDURE p_summary()
 BEGIN
   SELECT COUNT(*), SUM(amount), MAX(name), SUM(CHAR_LENGTH(name)), SUM(LENGTH(blb)), BIT_XOR(CRC32(bin)) FROM big;
   SELECT COUNT(*), MAX(msg) FROM audit;
+  SELECT COUNT(*), SUM(n), SUM(dbl), BIT_XOR(CRC32(CONCAT_WS('|', s, t, HEX(b), HEX(bl), ts))) FROM plain;
   SELECT 'multi
 line; literal' AS m, HEX('multi
 line') AS h;
@@ -1485,6 +1560,9 @@ fn dump_option_variants_restore_like_the_stock_client() {
             .source_differs(&[
                 ("rich", "table `big` checksum"),
                 ("rich", "table `big` rows"),
+                ("rich", "table `plain` checksum"),
+                ("rich", "table `plain` rows"),
+                ("rich", "result of CALL rich.p_summary()"),
             ]),
         // --skip-opt leaves out the table options and with them AUTO_INCREMENT.
         Variant::new("v08", "--skip-opt", &["rich"])
