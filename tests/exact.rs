@@ -341,8 +341,8 @@ struct Probe {
 }
 
 /// What a server holds: (database, item) -> normalised value. Items are the database's
-/// definition, each table's definition and checksum, each view, trigger, procedure,
-/// function and event definition, and each probe's output.
+/// definition, each table's definition, checksum and row digest, each view, trigger,
+/// procedure, function and event definition, and each probe's output.
 type Fingerprint = BTreeMap<(String, String), String>;
 
 /// `DEFINER=`user`@`host`` in any SHOW CREATE output.
