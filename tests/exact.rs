@@ -263,32 +263,28 @@ impl Reference {
         reference
     }
 
-    /// A query over TCP to the container's own address succeeds: the password is set and
-    /// the server that answers is the one that stays (an image may run a first server
-    /// without networking while it initialises).
+    /// A query through the container's own socket succeeds and is answered by a server
+    /// with networking on: the password is set and the server that answers is the one that
+    /// stays (an image may run a first server without networking while it initialises).
     fn wait_ready(&self) {
         let deadline = Instant::now() + START_LIMIT;
         loop {
-            let inspect = Command::new("docker")
-                .args(["inspect", "--format"])
-                .arg("{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
-                .arg(&self.login.container)
-                .output()
-                .expect("docker inspect");
-            let address = text(&inspect.stdout).trim().to_string();
-            let host = format!("--host={address}");
             let out = client(
                 &self.login,
-                &[&host, "--protocol=tcp", "-e", "SELECT 1"],
+                &[
+                    "--batch",
+                    "--skip-column-names",
+                    "-e",
+                    "SELECT @@skip_networking",
+                ],
                 None,
             );
-            if !address.is_empty() && out.status.success() {
+            if out.status.success() && text(&out.stdout).trim() == "0" {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "the reference server did not start: {}{}",
-                text(&inspect.stderr),
+                "the reference server did not start: {}",
                 text(&out.stderr)
             );
             std::thread::sleep(Duration::from_millis(500));
