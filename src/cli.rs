@@ -132,7 +132,8 @@ pub struct ConnectArgs {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The SQL statement. Also read from --file, or from standard input when omitted.
+    /// The SQL: one statement or several separated by `;`. Also read from --file, or from
+    /// standard input when omitted.
     pub sql: Option<String>,
 
     /// Read the statement from this file.
@@ -163,9 +164,17 @@ pub struct QueryArgs {
     #[arg(long, requires = "order_by")]
     pub desc: bool,
 
-    /// Keep only the first N merged rows.
+    /// Keep only the first N rows of each statement (after --order-by).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// Leave out the header line (table, csv and tsv).
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Write the result to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +214,8 @@ pub enum QueryFormat {
     Csv,
     Tsv,
     Json,
+    /// One `column: value` line per column, like the mysql client's `\G`.
+    Vertical,
 }
 
 #[cfg(test)]

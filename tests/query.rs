@@ -826,3 +826,188 @@ fn query_timeouts_and_failing_worlds() {
     t.ok(&["down"]);
     assert_eq!(t.leftovers(), (0, 0), "containers or volumes left behind");
 }
+
+/// Several statements in one query text: one session per world (`USE` carries over), every
+/// result labelled by its statement, an error in statement 2 of 3 reported once for all the
+/// worlds it hit, and the outputs people know (`vertical`, `--no-header`, `--output`).
+#[test]
+fn several_statements_and_output_options() {
+    let t = TestEnv::new("query-multi", 36);
+    up_sample(&t);
+
+    // 1. USE carries over to the next statement; each statement has its own result.
+    let out = run_code(
+        &t,
+        &[
+            "query",
+            "--format",
+            "json",
+            "USE mysql; SELECT COUNT(*) AS n FROM db WHERE 1 = 0; SELECT DATABASE() AS d",
+        ],
+        0,
+    );
+    let v = parse_json(&out);
+    let statements = v["statements"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(statements.len(), 3, "{v}");
+    assert_eq!(statements[0]["sql"], "USE mysql", "{v}");
+    assert_eq!(columns(&statements[0]), ["world", "affected_rows"], "{v}");
+    assert_eq!(columns(&statements[1]), ["world", "n"], "{v}");
+    let zeros: Vec<Vec<Value>> = WORLDS3
+        .iter()
+        .map(|w| vec![Value::from(*w), Value::from(0)])
+        .collect();
+    assert_eq!(rows(&statements[1]), zeros, "{v}");
+    let dbs: Vec<Vec<Value>> = WORLDS3
+        .iter()
+        .map(|w| vec![Value::from(*w), Value::from("mysql")])
+        .collect();
+    assert_eq!(rows(&statements[2]), dbs, "USE must carry over: {v}");
+    assert!(stdout(&out).ends_with("]}\n"), "JSON ends with a newline");
+    assert_summary(&stderr(&out), 3, 3, 9);
+
+    // 2. An error in statement 2 of 3: reported per world in JSON, once on stderr, and the
+    //    statement after it does not run; exit code 1.
+    let sql = "SELECT 1 AS a; SELECT * FROM no_such_table; SELECT 3 AS c";
+    let out = run_code(&t, &["query", "--format", "json", sql], 1);
+    let v = parse_json(&out);
+    let statements = v["statements"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(rows(&statements[0]).len(), 3, "{v}");
+    let second = errors(&statements[1]);
+    assert_eq!(second.len(), 3, "{v}");
+    assert!(
+        second.iter().all(|(_, e)| e.contains("no_such_table")),
+        "{v}"
+    );
+    let third = errors(&statements[2]);
+    assert!(
+        third
+            .iter()
+            .all(|(_, e)| e.contains("not run: statement 2 failed")),
+        "{v}"
+    );
+    assert!(rows(&statements[2]).is_empty(), "{v}");
+    let err = stderr(&out);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("no_such_table"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "one line for the same error of 3 worlds:\n{err}"
+    );
+    assert!(
+        lines[0].contains("host1, host2, host3") && lines[0].contains("statement 2 of 3"),
+        "{err}"
+    );
+    assert_summary(&err, 0, 3, 3);
+
+    // 3. The same from a file, in the table format: each result is labelled.
+    let file = t.dir.join("investigate.sql");
+    std::fs::write(
+        &file,
+        "-- how many players\nSELECT COUNT(*) AS players FROM player;\n\nSELECT MAX(score) AS best FROM player;\n",
+    )
+    .unwrap();
+    let out = run_code(
+        &t,
+        &[
+            "query",
+            "--format",
+            "table",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+        0,
+    );
+    let table = stdout(&out);
+    assert!(
+        table.contains("statement 1 of 2: SELECT COUNT(*) AS players"),
+        "{table}"
+    );
+    assert!(
+        table.contains("statement 2 of 2: SELECT MAX(score) AS best"),
+        "{table}"
+    );
+    assert!(
+        table.contains("players") && table.contains("best"),
+        "{table}"
+    );
+
+    // 4. Vertical output, like \G.
+    let out = run_code(
+        &t,
+        &[
+            "query",
+            "--format",
+            "vertical",
+            "SELECT id, name FROM player WHERE id = 1",
+        ],
+        0,
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("*************************** 1. row ***************************"),
+        "{text}"
+    );
+    assert!(
+        text.contains("world: host1") && text.contains("world: host3"),
+        "{text}"
+    );
+    assert!(text.contains("   id: 1"), "{text}");
+
+    // 5. --no-header and --output.
+    let out = run_code(
+        &t,
+        &[
+            "query",
+            "--format",
+            "tsv",
+            "--no-header",
+            "SELECT id FROM player WHERE id = 1",
+        ],
+        0,
+    );
+    assert_eq!(stdout(&out), "host1\t1\nhost2\t1\nhost3\t1\n");
+    let target = t.dir.join("out.csv");
+    let out = run_code(
+        &t,
+        &[
+            "query",
+            "--format",
+            "csv",
+            "--output",
+            target.to_str().unwrap(),
+            "SELECT id FROM player WHERE id = 1",
+        ],
+        0,
+    );
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "world,id\r\nhost1,1\r\nhost2,1\r\nhost3,1\r\n"
+    );
+    assert_summary(&stderr(&out), 3, 3, 3);
+
+    // 6. A result larger than any buffer streams through, grouped by world in order.
+    let out = run_code(
+        &t,
+        &[
+            "query",
+            "--format",
+            "tsv",
+            "--no-header",
+            "SELECT seq FROM seq_1_to_50000",
+        ],
+        0,
+    );
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 150_000);
+    assert_eq!(lines[0], "host1\t1");
+    assert_eq!(lines[49_999], "host1\t50000");
+    assert_eq!(lines[50_000], "host2\t1");
+    assert_eq!(lines[149_999], "host3\t50000");
+
+    t.ok(&["down"]);
+}

@@ -1,13 +1,22 @@
-//! `worlds query`: one statement on every ready world at once, merged into one table.
+//! `worlds query`: every statement of the query text on every ready world, one session per
+//! world, results streamed grouped by world in natural order.
+//!
+//! Each world runs in a task of its own and sends its rows through a small bounded channel;
+//! rows are printed world after world, so a world that is not being printed yet waits with
+//! its result in its server's send buffer (its session's `net_write_timeout` is raised for
+//! that). Memory stays bounded whatever the result size, and the first row is printed as soon
+//! as the first world sends it.
 
-use std::io::{IsTerminal, Read};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use futures::StreamExt;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Column, Value};
+use mysql_async::{Column, Conn, Value};
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::{QueryArgs, QueryFormat};
 use crate::config::Config;
@@ -15,15 +24,46 @@ use crate::db::Target;
 use crate::engine::Engine;
 use crate::environment::state::State;
 use crate::environment::{self, select};
-use crate::error::usage;
-use crate::output::{human_duration, print};
-use crate::query::{merge, Answer, Cell, Rows};
+use crate::error::{escape, usage};
+use crate::output::human_duration;
+use crate::query::sink::{
+    Counted, Delimited, JsonOut, Limited, Ordered, Sink, Statement, TableOut, Vertical, WorldError,
+};
+use crate::query::{union_header, Cell, Lineup};
 use crate::state::EnvDir;
 
+/// Rows a holding output (the table, `--order-by` without `--limit`) takes per statement.
+const HOLD_CAP: usize = 200_000;
+/// Events in flight per world.
+const CHANNEL: usize = 256;
+/// How long a world's server waits for us to read its result.
+const NET_WRITE_TIMEOUT_SECS: u32 = 86_400;
+
+/// What a world's task reports, statement after statement. After `Error` it stops.
+#[derive(Debug)]
+enum Event {
+    Columns(Vec<String>),
+    Row(Vec<Cell>),
+    /// The statement finished; rows affected when it returned no result set.
+    Done(u64),
+    Error(String),
+}
+
+struct Feed {
+    world: String,
+    rx: mpsc::Receiver<Event>,
+    /// Why the rest of the statements do not run on this world.
+    stopped: Option<String>,
+    errors: usize,
+}
+
 pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
-    let sql = read_sql(args)?;
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        return Err(usage("--timeout must be a positive number of seconds"));
+    let text = read_sql(args)?;
+    let statements = split_statements(&text)?;
+    if !(args.timeout > 0.0 && args.timeout <= 31_536_000.0) {
+        return Err(usage(
+            "--timeout must be a number of seconds above 0 and at most 31536000 (a year)",
+        ));
     }
     if args.jobs == Some(0) {
         return Err(usage("--jobs must be at least 1"));
@@ -38,175 +78,449 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
     }
     let chosen = select(&all, &args.worlds, &config.env)?;
     let timeout = Duration::from_secs_f64(args.timeout);
-    let jobs = args.jobs.unwrap_or(chosen.len()).max(1);
+    let parallel = args.jobs.unwrap_or(chosen.len()).max(1);
     let started = Instant::now();
-    let answers: Vec<(String, Answer)> = futures::stream::iter(chosen.into_iter().map(|w| {
-        let sql = sql.clone();
-        async move {
-            let answer = match (&w.state, w.target()) {
-                (State::Ready, Some(target)) => {
-                    run_one(&target, &config.database, &sql, timeout).await
-                }
-                (State::Ready, None) => Answer::Error("no password for this world".to_string()),
-                (state, _) => Answer::Error(match state.reason() {
-                    Some(r) => format!("world is {}: {r}", state.name()),
-                    None => format!("world is {}", state.name()),
-                }),
-            };
-            (w.name().to_string(), answer)
-        }
-    }))
-    .buffer_unordered(jobs)
-    .collect()
-    .await;
-    let elapsed = started.elapsed();
+    let statements = Arc::new(statements);
 
-    let mut merged = merge(answers);
-    merged
-        .order_and_limit(args.order_by.as_deref(), args.desc, args.limit)
-        .map_err(usage)?;
+    // At most `parallel` worlds start a statement at once; a world holds its slot only until
+    // the server starts answering, never while it waits to be printed.
+    let slots = Arc::new(Semaphore::new(parallel));
+    let mut feeds = Vec::new();
+    let mut starts = Vec::new();
+    for w in &chosen {
+        let (tx, rx) = mpsc::channel(CHANNEL);
+        feeds.push(Feed {
+            world: w.name().to_string(),
+            rx,
+            stopped: None,
+            errors: 0,
+        });
+        let not_ready = match (&w.state, w.target()) {
+            (State::Ready, Some(target)) => Ok(target),
+            (State::Ready, None) => Err("no password for this world".to_string()),
+            (state, _) => Err(match state.reason() {
+                Some(r) => format!("world is {}: {r}", state.name()),
+                None => format!("world is {}", state.name()),
+            }),
+        };
+        starts.push((not_ready, tx));
+    }
+    let database = config.database.clone();
+    let mut tasks = Vec::new();
+    for (target, tx) in starts {
+        let target = match target {
+            Ok(t) => t,
+            Err(reason) => {
+                let _ = tx.send(Event::Error(reason)).await;
+                continue;
+            }
+        };
+        let statements = statements.clone();
+        let database = database.clone();
+        let slots = slots.clone();
+        tasks.push(tokio::spawn(async move {
+            world(&target, &database, &statements, timeout, &slots, &tx).await;
+        }));
+    }
+
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         QueryFormat::Table
     } else {
         QueryFormat::Tsv
     });
+    let to_file = args.output.is_some();
+    let out: Box<dyn Write + Send> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| usage(format!("cannot write --output {}: {e}", path.display())))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let header = !args.no_header;
+    let shown = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let base: Box<dyn Sink + Send> = match format {
+        QueryFormat::Table => Box::new(TableOut::new(out, HOLD_CAP, header)),
+        QueryFormat::Csv => Box::new(Delimited::csv(out, header)),
+        QueryFormat::Tsv => Box::new(Delimited::tsv(out, header)),
+        QueryFormat::Json => Box::new(JsonOut::new(out, statements.len())),
+        QueryFormat::Vertical => Box::new(Vertical::new(out)),
+    };
+    let base: Box<dyn Sink + Send> = Box::new(Counted::new(base, shown.clone()));
+    let mut sink: Box<dyn Sink + Send> = match (&args.order_by, args.limit) {
+        (Some(col), limit) => Box::new(Ordered::new(base, col, args.desc, limit, HOLD_CAP)),
+        (None, Some(n)) => Box::new(Limited::new(base, n)),
+        (None, None) => base,
+    };
+
+    let mut notes: Vec<String> = Vec::new();
+    let printed = print_all(&mut sink, &mut feeds, &statements, &mut notes).await;
+    let printed = printed.and_then(|()| sink.finish());
+    drop(sink);
+    for t in &tasks {
+        t.abort();
+    }
+    match printed {
+        Ok(()) => {}
+        // `worlds query ... | head`: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::Other | std::io::ErrorKind::InvalidInput
+            ) =>
+        {
+            return Err(usage(e.to_string()))
+        }
+        Err(e) => return Err(e).context("cannot write the result"),
+    }
+    let elapsed = started.elapsed();
+    let answered = feeds.iter().filter(|f| f.errors == 0).count();
+    let rows = shown.load(std::sync::atomic::Ordering::Relaxed);
     let summary = format!(
-        "{} of {} worlds answered, {} rows, {}",
-        merged.answered,
-        merged.worlds,
-        merged.rows.len(),
+        "{answered} of {} worlds answered, {rows} rows, {}",
+        feeds.len(),
         human_duration(elapsed)
     );
-    let mut notes = Vec::new();
-    for (world, what) in &merged.drift {
-        notes.push(crate::error::escape(&format!("note: {world} {what}")));
+    let human = matches!(format, QueryFormat::Table | QueryFormat::Vertical) && !to_file;
+    let mut tail = String::new();
+    for n in &notes {
+        tail.push_str(&escape(n));
+        tail.push('\n');
     }
-    for (world, error) in &merged.errors {
-        notes.push(crate::error::escape(&format!("error: {world}: {error}")));
+    tail.push_str(&summary);
+    tail.push('\n');
+    if human {
+        let mut stdout = std::io::stdout().lock();
+        match stdout
+            .write_all(tail.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+            other => other.context("cannot write the result")?,
+        }
+    } else {
+        eprint!("{tail}");
     }
-    match format {
-        QueryFormat::Table => {
-            let mut out = if merged.rows.is_empty() && merged.answered == 0 {
-                String::new()
+    Ok(if feeds.iter().any(|f| f.errors > 0) {
+        1
+    } else {
+        0
+    })
+}
+
+/// Read every statement's results, world by world in natural order, into the sink: first
+/// how each world starts answering (columns, rows affected or an error), which gives the
+/// header, then each world's rows.
+async fn print_all(
+    sink: &mut Box<dyn Sink + Send>,
+    feeds: &mut [Feed],
+    statements: &[String],
+    notes: &mut Vec<String>,
+) -> std::io::Result<()> {
+    let total = statements.len();
+    for (index, sql) in statements.iter().enumerate() {
+        let st = Statement { index, total, sql };
+        let label = if total > 1 {
+            format!("{}: ", st.label())
+        } else {
+            String::new()
+        };
+        let mut errors: Vec<WorldError> = Vec::new();
+        let stop = |feed: &mut Feed, e: String, errors: &mut Vec<WorldError>| {
+            errors.push((feed.world.clone(), e));
+            feed.errors += 1;
+            feed.stopped = Some(format!("not run: statement {} failed", index + 1));
+        };
+        // How each world starts.
+        let mut starts: Vec<Option<Event>> = Vec::with_capacity(feeds.len());
+        for feed in feeds.iter_mut() {
+            if let Some(why) = &feed.stopped {
+                errors.push((feed.world.clone(), why.clone()));
+                starts.push(None);
+                continue;
+            }
+            let first = feed.rx.recv().await;
+            match first {
+                None => stop(
+                    feed,
+                    "the connection to the world ended".to_string(),
+                    &mut errors,
+                ),
+                Some(Event::Error(e)) => stop(feed, e, &mut errors),
+                Some(Event::Row(_)) => stop(feed, "rows without columns".to_string(), &mut errors),
+                Some(event) => {
+                    starts.push(Some(event));
+                    continue;
+                }
+            }
+            starts.push(None);
+        }
+        let answered_columns: Vec<&[String]> = starts
+            .iter()
+            .filter_map(|s| match s {
+                Some(Event::Columns(c)) => Some(&c[..]),
+                _ => None,
+            })
+            .collect();
+        if answered_columns.is_empty() {
+            // No result sets: rows affected per world.
+            let affected: Vec<(String, u64)> = feeds
+                .iter()
+                .zip(&starts)
+                .filter_map(|(f, s)| match s {
+                    Some(Event::Done(n)) => Some((f.world.clone(), *n)),
+                    _ => None,
+                })
+                .collect();
+            let columns: Vec<String> = if affected.is_empty() {
+                vec!["world".to_string()]
             } else {
-                format!("{}\n", merged.to_table())
+                vec!["world".to_string(), "affected_rows".to_string()]
             };
-            for n in &notes {
-                out.push_str(n);
-                out.push('\n');
+            sink.begin(&st, &columns)?;
+            for (w, n) in affected {
+                sink.row(vec![Cell::Text(w), Cell::UInt(n)])?;
             }
-            out.push_str(&summary);
-            print(&out)?;
-        }
-        other => {
-            let text = match other {
-                QueryFormat::Csv => merged.to_csv(),
-                QueryFormat::Json => merged.to_json(),
-                _ => merged.to_tsv(),
-            };
-            print(&text)?;
-            for n in &notes {
-                eprintln!("{n}");
+        } else {
+            let first: Vec<String> = answered_columns[0].to_vec();
+            let header = union_header(answered_columns);
+            let mut all = vec!["world".to_string()];
+            all.extend(header.iter().cloned());
+            sink.begin(&st, &all)?;
+            for (feed, start) in feeds.iter_mut().zip(starts) {
+                let columns = match start {
+                    Some(Event::Columns(c)) => c,
+                    Some(Event::Done(n)) => {
+                        notes.push(format!(
+                            "note: {}: {label}returned no result set ({n} rows affected)",
+                            feed.world
+                        ));
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let lineup = Lineup::new(&header, &first, &columns);
+                if let Some(drift) = &lineup.drift {
+                    notes.push(format!("note: {}: {label}{drift}", feed.world));
+                }
+                loop {
+                    match feed.rx.recv().await {
+                        Some(Event::Row(values)) => sink.row(lineup.row(&feed.world, values))?,
+                        Some(Event::Done(_)) => break,
+                        Some(Event::Error(e)) => {
+                            stop(feed, e, &mut errors);
+                            break;
+                        }
+                        Some(Event::Columns(_)) | None => {
+                            stop(
+                                feed,
+                                "the connection to the world ended".to_string(),
+                                &mut errors,
+                            );
+                            break;
+                        }
+                    }
+                }
             }
-            eprintln!("{summary}");
         }
+        for (worlds, error) in collapse(&errors) {
+            notes.push(format!("error: {worlds}: {label}{error}"));
+        }
+        sink.end(&st, &errors)?;
     }
-    Ok(if merged.errors.is_empty() { 0 } else { 1 })
+    Ok(())
+}
+
+/// The same error from several worlds on one line: (`host1, host3`, error).
+fn collapse(errors: &[WorldError]) -> Vec<(String, String)> {
+    let mut by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for (world, error) in errors {
+        let e = error.as_str();
+        if !by_text.contains_key(e) {
+            order.push(e);
+        }
+        by_text.entry(e).or_default().push(world);
+    }
+    order
+        .into_iter()
+        .map(|e| (by_text[e].join(", "), e.to_string()))
+        .collect()
 }
 
 fn read_sql(args: &QueryArgs) -> Result<String> {
-    let sql = if let Some(sql) = &args.sql {
-        sql.clone()
+    if let Some(sql) = &args.sql {
+        Ok(sql.clone())
     } else if let Some(file) = &args.file {
         std::fs::read_to_string(file)
-            .map_err(|e| usage(format!("cannot read --file {}: {e}", file.display())))?
+            .map_err(|e| usage(format!("cannot read --file {}: {e}", file.display())))
     } else if !std::io::stdin().is_terminal() {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
             .context("cannot read SQL from standard input")?;
-        s
+        Ok(s)
     } else {
-        return Err(usage(
+        Err(usage(
             "no SQL given: worlds query \"SELECT ...\" (or --file q.sql, or SQL on stdin)",
-        ));
-    };
-    let sql = sql.trim().trim_end_matches(';').trim().to_string();
-    if sql.is_empty() {
-        return Err(usage("the SQL statement is empty"));
+        ))
     }
-    Ok(sql)
 }
 
-/// Run on one world; on timeout cancel the statement on the server with KILL QUERY.
-async fn run_one(target: &Target, database: &str, sql: &str, timeout: Duration) -> Answer {
-    let deadline = Instant::now() + timeout;
-    let connect = tokio::time::timeout(timeout, target.connect(None)).await;
-    let mut conn = match connect {
+/// The statements of a query text, split as the mysql client splits them (`;`,
+/// `DELIMITER`, quotes and comments).
+fn split_statements(text: &str) -> Result<Vec<String>> {
+    let statements = crate::sql::split_all(text.as_bytes())
+        .map_err(|e| usage(format!("cannot read the SQL: {e}")))?;
+    let statements: Vec<String> = statements
+        .into_iter()
+        .map(|s| String::from_utf8_lossy(&s.sql).into_owned())
+        .collect();
+    if statements.is_empty() {
+        return Err(usage("the SQL text holds no statement"));
+    }
+    Ok(statements)
+}
+
+/// One world's session: every statement in order until one fails.
+async fn world(
+    target: &Target,
+    database: &str,
+    statements: &[String],
+    timeout: Duration,
+    slots: &Semaphore,
+    tx: &mpsc::Sender<Event>,
+) {
+    let mut conn = match tokio::time::timeout(timeout, target.connect(None)).await {
         Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Answer::Error(format!("cannot connect: {e:#}")),
-        Err(_) => return Answer::Error(format!("cannot connect within {timeout:?}")),
+        Ok(Err(e)) => {
+            let _ = tx
+                .send(Event::Error(format!("cannot connect: {e:#}")))
+                .await;
+            return;
+        }
+        Err(_) => {
+            let _ = tx
+                .send(Event::Error(format!("cannot connect within {timeout:?}")))
+                .await;
+            return;
+        }
     };
-    let id = conn.id();
+    // The server waits while rows of worlds before this one are printed.
+    let _ = conn
+        .query_drop(format!(
+            "SET SESSION net_write_timeout = {NET_WRITE_TIMEOUT_SECS}"
+        ))
+        .await;
     // Start in the default database when the world has it; statements may name others.
     let _ = conn
         .query_drop(format!("USE {}", crate::load::quote_ident(database)))
         .await;
-    let left = deadline.saturating_duration_since(Instant::now());
-    let work = async {
-        let mut result = conn.query_iter(sql).await?;
-        let columns = result.columns();
-        let rows: Vec<mysql_async::Row> = result.collect().await?;
-        let affected = result.affected_rows();
-        drop(result);
-        Ok::<_, mysql_async::Error>((columns, rows, affected))
+    for sql in statements {
+        if statement(&mut conn, target, sql, timeout, slots, tx)
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    let _ = conn.disconnect().await;
+}
+
+/// Why a world stops.
+struct Stop;
+
+/// Run one statement, streaming its rows. `timeout` bounds the time the server takes, not the
+/// time spent waiting for the printer.
+async fn statement(
+    conn: &mut Conn,
+    target: &Target,
+    sql: &str,
+    timeout: Duration,
+    slots: &Semaphore,
+    tx: &mpsc::Sender<Event>,
+) -> Result<(), Stop> {
+    let id = conn.id();
+    let mut used = Duration::ZERO;
+    let timed_out = |target: Target| async move {
+        let seconds = timeout.as_secs_f64();
+        match cancel(&target, id).await {
+            Ok(()) => {
+                format!("timed out after {seconds} s; the statement was cancelled on the server")
+            }
+            Err(e) => format!("timed out after {seconds} s, and cancelling it failed: {e}"),
+        }
     };
-    match tokio::time::timeout(left, work).await {
-        Ok(Ok((Some(columns), rows, _))) if !columns.is_empty() => {
-            Answer::Rows(to_rows(&columns, rows))
+    let send = |e: Event| async move { tx.send(e).await.map_err(|_| Stop) };
+    let slot = slots.acquire().await.map_err(|_| Stop)?;
+    let clock = Instant::now();
+    let started = tokio::time::timeout(timeout, conn.query_iter(sql)).await;
+    used += clock.elapsed();
+    drop(slot);
+    let mut result = match started {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            send(Event::Error(e.to_string())).await?;
+            return Err(Stop);
         }
-        Ok(Ok((_, _, affected))) => {
-            let _ = conn.disconnect().await;
-            Answer::Affected(affected)
-        }
-        Ok(Err(e)) => Answer::Error(e.to_string()),
         Err(_) => {
-            let killed = match target.connect(None).await {
-                Ok(mut k) => {
-                    let r = k.query_drop(format!("KILL QUERY {id}")).await;
-                    let _ = k.disconnect().await;
-                    r.map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match killed {
-                Ok(()) => Answer::Error(format!(
-                    "timed out after {} s; the statement was cancelled on the server",
-                    timeout.as_secs_f64()
-                )),
-                Err(e) => Answer::Error(format!(
-                    "timed out after {} s, and cancelling it failed: {e}",
-                    timeout.as_secs_f64()
-                )),
+            send(Event::Error(timed_out(target.clone()).await)).await?;
+            return Err(Stop);
+        }
+    };
+    let columns = result.columns().filter(|c| !c.is_empty());
+    let Some(columns) = columns else {
+        let affected = result.affected_rows();
+        if let Err(e) = result.drop_result().await {
+            send(Event::Error(e.to_string())).await?;
+            return Err(Stop);
+        }
+        return send(Event::Done(affected)).await;
+    };
+    send(Event::Columns(
+        columns.iter().map(|c| c.name_str().into_owned()).collect(),
+    ))
+    .await?;
+    loop {
+        let clock = Instant::now();
+        let next = tokio::time::timeout(timeout.saturating_sub(used), result.next()).await;
+        used += clock.elapsed();
+        match next {
+            Ok(Ok(Some(row))) => send(Event::Row(to_cells(row, &columns))).await?,
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
+                send(Event::Error(e.to_string())).await?;
+                return Err(Stop);
+            }
+            Err(_) => {
+                drop(result);
+                send(Event::Error(timed_out(target.clone()).await)).await?;
+                return Err(Stop);
             }
         }
     }
+    // Further result sets (a procedure's) are not shown.
+    if let Err(e) = result.drop_result().await {
+        send(Event::Error(e.to_string())).await?;
+        return Err(Stop);
+    }
+    send(Event::Done(0)).await
 }
 
-fn to_rows(columns: &[Column], rows: Vec<mysql_async::Row>) -> Rows {
-    Rows {
-        columns: columns.iter().map(|c| c.name_str().into_owned()).collect(),
-        rows: rows
-            .into_iter()
-            .map(|row| {
-                row.unwrap()
-                    .into_iter()
-                    .zip(columns)
-                    .map(|(v, c)| to_cell(v, c))
-                    .collect()
-            })
-            .collect(),
-    }
+/// KILL QUERY on a connection of its own.
+async fn cancel(target: &Target, id: u32) -> Result<(), String> {
+    let mut k = target.connect(None).await.map_err(|e| e.to_string())?;
+    let r = k.query_drop(format!("KILL QUERY {id}")).await;
+    let _ = k.disconnect().await;
+    r.map_err(|e| e.to_string())
+}
+
+fn to_cells(row: mysql_async::Row, columns: &[Column]) -> Vec<Cell> {
+    row.unwrap()
+        .into_iter()
+        .zip(columns)
+        .map(|(v, c)| to_cell(v, c))
+        .collect()
 }
 
 const BINARY_CHARSET: u16 = 63;
@@ -259,5 +573,39 @@ fn to_cell(value: Value, column: &Column) -> Cell {
     match String::from_utf8(bytes) {
         Ok(s) => Cell::Text(s),
         Err(e) => Cell::Bytes(e.into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_errors_collapse_into_one_line() {
+        let errors = vec![
+            ("host1".to_string(), "no table".to_string()),
+            ("host2".to_string(), "timed out".to_string()),
+            ("host3".to_string(), "no table".to_string()),
+        ];
+        assert_eq!(
+            collapse(&errors),
+            vec![
+                ("host1, host3".to_string(), "no table".to_string()),
+                ("host2".to_string(), "timed out".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn query_text_is_split_like_the_client_does() {
+        let s = split_statements("USE mysql; SELECT 'a;b' AS x;\n-- done\nSELECT 2").unwrap();
+        assert_eq!(s, vec!["USE mysql", "SELECT 'a;b' AS x", "SELECT 2"]);
+        let s = split_statements(
+            "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END//\nDELIMITER ;\nCALL p();",
+        )
+        .unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(split_statements(" ;; -- nothing\n").is_err());
+        assert!(split_statements("SELECT 'open").is_err());
     }
 }

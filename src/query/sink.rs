@@ -1,0 +1,698 @@
+//! Where a query's rows go, one at a time: CSV, TSV, JSON and vertical output stream each
+//! row as it comes; the table format and `--order-by` hold rows, up to a cap.
+
+use std::cmp::Ordering;
+use std::io::{self, Write};
+
+use comfy_table::{Cell as TableCell, CellAlignment};
+use serde_json::Value as Json;
+
+use super::{compare, Cell};
+
+/// The statement a result belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Statement<'a> {
+    /// 0-based position in the query text.
+    pub index: usize,
+    /// Statements in the query text.
+    pub total: usize,
+    pub sql: &'a str,
+}
+
+impl Statement<'_> {
+    /// `statement 2 of 3: SELECT ...` (short), for labels.
+    pub fn label(&self) -> String {
+        let one_line: String = self.sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        let short: String = one_line.chars().take(60).collect();
+        let dots = if short.len() < one_line.len() {
+            "..."
+        } else {
+            ""
+        };
+        format!(
+            "statement {} of {}: {short}{dots}",
+            self.index + 1,
+            self.total
+        )
+    }
+}
+
+/// A world's error for one statement.
+pub type WorldError = (String, String);
+
+/// Receives every statement's result in order.
+pub trait Sink {
+    /// A statement's result begins; `columns` start with `world`.
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()>;
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()>;
+    fn end(&mut self, st: &Statement<'_>, errors: &[WorldError]) -> io::Result<()>;
+    /// After the last statement.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// More rows than a holding sink takes.
+pub fn too_many(cap: usize, what: &str) -> io::Error {
+    io::Error::other(format!(
+        "the result has more than {cap} rows, more than {what} holds in memory; use \
+         --format tsv, csv or json (they stream results of any size), or --limit"
+    ))
+}
+
+/// CSV (RFC 4180) or TSV (like `mysql --batch`).
+pub struct Delimited<W: Write> {
+    out: W,
+    csv: bool,
+    header: bool,
+}
+
+impl<W: Write> Delimited<W> {
+    pub fn csv(out: W, header: bool) -> Self {
+        Delimited {
+            out,
+            csv: true,
+            header,
+        }
+    }
+
+    pub fn tsv(out: W, header: bool) -> Self {
+        Delimited {
+            out,
+            csv: false,
+            header,
+        }
+    }
+
+    fn field(&self, c: &Cell) -> String {
+        if self.csv {
+            match c {
+                Cell::Null => String::new(),
+                other => csv_field(&other.display()),
+            }
+        } else {
+            match c {
+                Cell::Null => "\\N".to_string(),
+                other => tsv_field(&other.display()),
+            }
+        }
+    }
+
+    fn line(&mut self, fields: &[String]) -> io::Result<()> {
+        let (sep, end): (&str, &str) = if self.csv {
+            (",", "\r\n")
+        } else {
+            ("\t", "\n")
+        };
+        self.out.write_all(fields.join(sep).as_bytes())?;
+        self.out.write_all(end.as_bytes())
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.is_empty() || s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ')
+    {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn tsv_field(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\\' => o.push_str("\\\\"),
+            '\t' => o.push_str("\\t"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\0' => o.push_str("\\0"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+impl<W: Write> Sink for Delimited<W> {
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
+        if st.index > 0 {
+            // Results back to back, apart by an empty line, as `mysql --batch` prints them.
+            self.out.write_all(if self.csv { b"\r\n" } else { b"\n" })?;
+        }
+        if self.header {
+            let names: Vec<String> = columns
+                .iter()
+                .map(|c| if self.csv { csv_field(c) } else { tsv_field(c) })
+                .collect();
+            self.line(&names)?;
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
+        let fields: Vec<String> = row.iter().map(|c| self.field(c)).collect();
+        self.line(&fields)
+    }
+
+    fn end(&mut self, _: &Statement<'_>, _: &[WorldError]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// JSON: one statement gives `{"columns":[...],"rows":[...],"errors":[...]}`; several give
+/// `{"statements":[{"sql":"...","columns":[...],"rows":[...],"errors":[...]}, ...]}`.
+/// Rows are written as they come. Ends with a newline.
+pub struct JsonOut<W: Write> {
+    out: W,
+    multi: bool,
+    rows_written: usize,
+}
+
+impl<W: Write> JsonOut<W> {
+    pub fn new(out: W, statements: usize) -> Self {
+        JsonOut {
+            out,
+            multi: statements > 1,
+            rows_written: 0,
+        }
+    }
+}
+
+fn json_text(v: &impl serde::Serialize) -> io::Result<String> {
+    serde_json::to_string(v).map_err(io::Error::other)
+}
+
+impl<W: Write> Sink for JsonOut<W> {
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
+        if self.multi {
+            let lead = if st.index == 0 {
+                "{\"statements\":["
+            } else {
+                ","
+            };
+            write!(
+                self.out,
+                "{lead}{{\"sql\":{},\"columns\":{},\"rows\":[",
+                json_text(&st.sql)?,
+                json_text(&columns)?
+            )?;
+        } else {
+            write!(
+                self.out,
+                "{{\"columns\":{},\"rows\":[",
+                json_text(&columns)?
+            )?;
+        }
+        self.rows_written = 0;
+        Ok(())
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
+        let values: Vec<Json> = row.iter().map(Cell::to_json).collect();
+        if self.rows_written > 0 {
+            self.out.write_all(b",")?;
+        }
+        self.out.write_all(json_text(&values)?.as_bytes())?;
+        self.rows_written += 1;
+        Ok(())
+    }
+
+    fn end(&mut self, _: &Statement<'_>, errors: &[WorldError]) -> io::Result<()> {
+        let errors: Vec<Json> = errors
+            .iter()
+            .map(|(w, e)| serde_json::json!({"world": w, "error": e}))
+            .collect();
+        write!(self.out, "],\"errors\":{}}}", json_text(&errors)?)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if self.multi {
+            self.out.write_all(b"]}")?;
+        }
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+/// One `name: value` line per column and a ruler per row, like the mysql client's `\G`.
+pub struct Vertical<W: Write> {
+    out: W,
+    columns: Vec<String>,
+    width: usize,
+    n: usize,
+}
+
+impl<W: Write> Vertical<W> {
+    pub fn new(out: W) -> Self {
+        Vertical {
+            out,
+            columns: Vec::new(),
+            width: 0,
+            n: 0,
+        }
+    }
+}
+
+impl<W: Write> Sink for Vertical<W> {
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
+        if st.total > 1 {
+            if st.index > 0 {
+                writeln!(self.out)?;
+            }
+            writeln!(self.out, "-- {}", st.label())?;
+        }
+        self.columns = columns.to_vec();
+        self.width = columns.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+        self.n = 0;
+        Ok(())
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
+        self.n += 1;
+        writeln!(self.out, "{:*^27} {}. row {:*^27}", "", self.n, "")?;
+        for (name, value) in self.columns.iter().zip(&row) {
+            writeln!(self.out, "{name:>w$}: {}", value.display(), w = self.width)?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, _: &Statement<'_>, _: &[WorldError]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// A table for a terminal: holds up to `cap` rows per statement, then refuses.
+pub struct TableOut<W: Write> {
+    out: W,
+    cap: usize,
+    header: bool,
+    columns: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl<W: Write> TableOut<W> {
+    pub fn new(out: W, cap: usize, header: bool) -> Self {
+        TableOut {
+            out,
+            cap,
+            header,
+            columns: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Sink for TableOut<W> {
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
+        if st.total > 1 {
+            if st.index > 0 {
+                writeln!(self.out)?;
+            }
+            writeln!(self.out, "-- {}", st.label())?;
+        }
+        self.columns = columns.to_vec();
+        self.rows.clear();
+        Ok(())
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
+        if self.rows.len() >= self.cap {
+            return Err(too_many(self.cap, "the table format"));
+        }
+        self.rows.push(row);
+        Ok(())
+    }
+
+    fn end(&mut self, _: &Statement<'_>, _: &[WorldError]) -> io::Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let mut t = crate::output::table(&[]);
+        if self.header {
+            t.set_header(self.columns.iter().map(TableCell::new));
+        }
+        for row in self.rows.drain(..) {
+            t.add_row(row.iter().map(|c| {
+                let cell = TableCell::new(c.display().replace('\t', "\\t").replace('\r', "\\r"));
+                if c.is_number() {
+                    cell.set_alignment(CellAlignment::Right)
+                } else {
+                    cell
+                }
+            }));
+        }
+        writeln!(self.out, "{t}")
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `--order-by COL [--desc] [--limit N]` in front of another sink: holds the rows of a
+/// statement (only the best `limit` when there is one, else up to `cap`), sorts them with
+/// [`compare`], then hands them on.
+pub struct Ordered<S: Sink> {
+    inner: S,
+    column: String,
+    desc: bool,
+    limit: Option<usize>,
+    cap: usize,
+    index: usize,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl<S: Sink> Ordered<S> {
+    pub fn new(inner: S, column: &str, desc: bool, limit: Option<usize>, cap: usize) -> Self {
+        Ordered {
+            inner,
+            column: column.to_string(),
+            desc,
+            limit,
+            cap,
+            index: 0,
+            rows: Vec::new(),
+        }
+    }
+
+    fn cmp(&self, a: &[Cell], b: &[Cell]) -> Ordering {
+        let o = compare(&a[self.index], &b[self.index]);
+        if self.desc {
+            o.reverse()
+        } else {
+            o
+        }
+    }
+
+    fn sort_and_cut(&mut self) {
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.sort_by(|a, b| self.cmp(a, b));
+        if let Some(n) = self.limit {
+            rows.truncate(n);
+        }
+        self.rows = rows;
+    }
+}
+
+impl<S: Sink> Sink for Ordered<S> {
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
+        self.index = columns
+            .iter()
+            .position(|c| c == &self.column)
+            .or_else(|| {
+                columns
+                    .iter()
+                    .position(|c| c.eq_ignore_ascii_case(&self.column))
+            })
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "--order-by {:?}: {} has no such column; its columns are {}",
+                        self.column,
+                        st.label(),
+                        columns.join(", ")
+                    ),
+                )
+            })?;
+        self.rows.clear();
+        self.inner.begin(st, columns)
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
+        self.rows.push(row);
+        match self.limit {
+            // Keep at most twice the limit: sort and cut now and then.
+            Some(n) if self.rows.len() >= 2 * n.max(1024) => self.sort_and_cut(),
+            None if self.rows.len() > self.cap => {
+                return Err(too_many(self.cap, "--order-by without --limit"))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, st: &Statement<'_>, errors: &[WorldError]) -> io::Result<()> {
+        self.sort_and_cut();
+        for row in std::mem::take(&mut self.rows) {
+            self.inner.row(row)?;
+        }
+        self.inner.end(st, errors)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.inner.finish()
+    }
+}
+
+/// `--limit N` without `--order-by`: the first N rows of each statement.
+pub struct Limited<S: Sink> {
+    inner: S,
+    limit: usize,
+    seen: usize,
+}
+
+impl<S: Sink> Limited<S> {
+    pub fn new(inner: S, limit: usize) -> Self {
+        Limited {
+            inner,
+            limit,
+            seen: 0,
+        }
+    }
+}
+
+impl<S: Sink> Sink for Limited<S> {
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
+        self.seen = 0;
+        self.inner.begin(st, columns)
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
+        self.seen += 1;
+        if self.seen <= self.limit {
+            self.inner.row(row)?;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, st: &Statement<'_>, errors: &[WorldError]) -> io::Result<()> {
+        self.inner.end(st, errors)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.inner.finish()
+    }
+}
+
+/// Counts the rows that reach the sink behind it (after `--order-by` and `--limit`).
+pub struct Counted<S: Sink> {
+    inner: S,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S: Sink> Counted<S> {
+    pub fn new(inner: S, count: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        Counted { inner, count }
+    }
+}
+
+impl<S: Sink> Sink for Counted<S> {
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
+        self.inner.begin(st, columns)
+    }
+
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.row(row)
+    }
+
+    fn end(&mut self, st: &Statement<'_>, errors: &[WorldError]) -> io::Result<()> {
+        self.inner.end(st, errors)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.inner.finish()
+    }
+}
+
+impl Sink for Box<dyn Sink + Send + '_> {
+    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
+        (**self).begin(st, columns)
+    }
+    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
+        (**self).row(row)
+    }
+    fn end(&mut self, st: &Statement<'_>, errors: &[WorldError]) -> io::Result<()> {
+        (**self).end(st, errors)
+    }
+    fn finish(&mut self) -> io::Result<()> {
+        (**self).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+
+    fn cols(v: &[&str]) -> Vec<String> {
+        v.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// One statement's (sql, columns, rows, errors).
+    type Result1<'a> = (&'a str, &'a [&'a str], Vec<Vec<Cell>>, Vec<WorldError>);
+
+    /// Feed statements into a sink.
+    fn render<S: Sink>(mut sink: S, statements: &[Result1<'_>]) -> io::Result<()> {
+        let total = statements.len();
+        for (index, (sql, c, rows, errors)) in statements.iter().enumerate() {
+            let st = Statement { index, total, sql };
+            sink.begin(&st, &cols(c))?;
+            for r in rows {
+                sink.row(r.clone())?;
+            }
+            sink.end(&st, errors)?;
+        }
+        sink.finish()
+    }
+
+    fn one() -> Vec<Result1<'static>> {
+        vec![(
+            "SELECT ...",
+            &["world", "i", "s", "b", "n"],
+            vec![vec![
+                t("host1"),
+                Cell::Int(-1),
+                t("a,\"b\"\tc"),
+                Cell::Bytes(vec![0, 255]),
+                Cell::Null,
+            ]],
+            vec![],
+        )]
+    }
+
+    #[test]
+    fn one_statement_in_every_format() {
+        let mut out = Vec::new();
+        render(JsonOut::new(&mut out, 1), &one()).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"columns\":[\"world\",\"i\",\"s\",\"b\",\"n\"],\"rows\":[[\"host1\",-1,\"a,\\\"b\\\"\\tc\",\"0x00FF\",null]],\"errors\":[]}\n"
+        );
+        let mut out = Vec::new();
+        render(Delimited::csv(&mut out, true), &one()).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "world,i,s,b,n\r\nhost1,-1,\"a,\"\"b\"\"\tc\",0x00FF,\r\n"
+        );
+        let mut out = Vec::new();
+        render(Delimited::tsv(&mut out, false), &one()).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "host1\t-1\ta,\"b\"\\tc\t0x00FF\t\\N\n"
+        );
+        let mut out = Vec::new();
+        render(Vertical::new(&mut out), &one()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("*************************** 1. row ***************************\nworld: host1\n    i: -1\n"), "{text}");
+        assert!(text.contains("    n: NULL\n"), "{text}");
+        let mut out = Vec::new();
+        render(TableOut::new(&mut out, 10, true), &one()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("0x00FF") && text.contains("NULL") && text.contains("world"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn several_statements_in_json_and_tsv() {
+        let statements = vec![
+            (
+                "SELECT 1 AS a",
+                &["world", "a"][..],
+                vec![vec![t("h1"), Cell::Int(1)]],
+                vec![],
+            ),
+            (
+                "UPDATE t SET x = 1",
+                &["world", "affected_rows"][..],
+                vec![vec![t("h1"), Cell::UInt(3)]],
+                vec![("h2".to_string(), "no such table".to_string())],
+            ),
+        ];
+        let mut out = Vec::new();
+        render(JsonOut::new(&mut out, 2), &statements).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with("]}\n"), "{text}");
+        let v: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["statements"][0]["sql"], "SELECT 1 AS a");
+        assert_eq!(v["statements"][0]["rows"][0][1], 1);
+        assert_eq!(v["statements"][1]["columns"][1], "affected_rows");
+        assert_eq!(v["statements"][1]["errors"][0]["world"], "h2");
+        let mut out = Vec::new();
+        render(Delimited::tsv(&mut out, true), &statements).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "world\ta\nh1\t1\n\nworld\taffected_rows\nh1\t3\n"
+        );
+    }
+
+    #[test]
+    fn order_by_keeps_the_best_rows_only() {
+        let rows: Vec<Vec<Cell>> = (0..5000)
+            .map(|i| vec![t("h"), Cell::Int((i * 7919) % 5000)])
+            .collect();
+        let mut out = Vec::new();
+        let sink = Ordered::new(Delimited::tsv(&mut out, false), "n", true, Some(3), 10);
+        render(sink, &[("SELECT n", &["world", "n"], rows, vec![])]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "h\t4999\nh\t4998\nh\t4997\n"
+        );
+        // Without a limit, more rows than the cap are refused.
+        let many: Vec<Vec<Cell>> = (0..20).map(|i| vec![t("h"), Cell::Int(i)]).collect();
+        let err = render(
+            Ordered::new(Delimited::tsv(Vec::new(), false), "n", false, None, 10),
+            &[("SELECT n", &["world", "n"], many.clone(), vec![])],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("more than 10 rows"), "{err}");
+        let err = render(
+            Ordered::new(Delimited::tsv(Vec::new(), false), "nope", false, None, 10),
+            &[("SELECT n", &["world", "n"], many, vec![])],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("world, n"), "{err}");
+    }
+
+    #[test]
+    fn the_table_refuses_more_than_its_cap() {
+        let rows: Vec<Vec<Cell>> = (0..11).map(|i| vec![t("h"), Cell::Int(i)]).collect();
+        let err = render(
+            TableOut::new(Vec::new(), 10, true),
+            &[("SELECT n", &["world", "n"], rows, vec![])],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--format tsv"), "{err}");
+        let mut out = Vec::new();
+        let rows: Vec<Vec<Cell>> = (0..11).map(|i| vec![t("h"), Cell::Int(i)]).collect();
+        render(
+            Limited::new(Delimited::tsv(&mut out, false), 2),
+            &[("SELECT n", &["world", "n"], rows, vec![])],
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "h\t0\nh\t1\n");
+    }
+}
