@@ -296,7 +296,11 @@ impl Parser<'_> {
                             out.push(e);
                         }
                         b'\'' | b'"' => out.push(e),
-                        _ => return None,
+                        // The server keeps the backslash of `\%` and `\_` (LIKE patterns).
+                        b'%' | b'_' => return None,
+                        // Any other escaped byte is the byte itself (mariadb-dump escapes
+                        // lone lead bytes of multi-byte character sets this way).
+                        other => push_escaped(out, other),
                     }
                 }
                 raw => push_escaped(out, raw),
@@ -369,7 +373,7 @@ mod tests {
             "INSERT INTO t VALUES (X'00')",
             "INSERT INTO t VALUES (_utf8mb4'x')",
             "INSERT INTO t VALUES ('50\\% off')",
-            "INSERT INTO t VALUES ('\\N')",
+            "INSERT INTO t VALUES ('a\\_b')",
             "INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a=1",
             "INSERT IGNORE INTO t VALUES (1)",
             "REPLACE INTO t VALUES (1)",
@@ -424,6 +428,16 @@ mod tests {
             }
         }
         assert_eq!(decoded, bytes);
+    }
+
+    #[test]
+    fn other_escaped_bytes_are_the_bytes() {
+        let r =
+            insert_to_load_rows(b"INSERT INTO t VALUES ('\\x\\\x9E\\\t')", Charset::Gbk).unwrap();
+        assert_eq!(r.data, b"x\x9E\\t\n");
+        // `\N` in SQL text is the letter N, not NULL as in LOAD DATA.
+        let r = insert_to_load_rows(b"INSERT INTO t VALUES ('\\N')", Charset::AsciiSafe).unwrap();
+        assert_eq!(r.data, b"N\n");
     }
 
     #[test]

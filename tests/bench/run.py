@@ -12,7 +12,8 @@ Writes the results to docs/benchmarks.md.
 
 Settings (environment): BENCH_MB (SQL MB per world, default 250), BENCH_RUNS (default 3),
 BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_HUGE_GIB (size of the
-unterminated string, default 2), BENCH_JOBS (worlds --jobs, default
+unterminated string, default 2), BENCH_STREAM_ROWS (rows of the streamed query result,
+default 1000000), BENCH_JOBS (worlds --jobs, default
 automatic), BENCH_KEEP=1 keeps bench-data/.
 """
 
@@ -39,6 +40,7 @@ MB = int(os.environ.get("BENCH_MB", "250"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 MEM_MB = int(os.environ.get("BENCH_MEM_MB", "500"))
 HUGE_GIB = int(os.environ.get("BENCH_HUGE_GIB", "2"))
+STREAM_ROWS = int(os.environ.get("BENCH_STREAM_ROWS", "1000000"))
 JOBS = os.environ.get("BENCH_JOBS")
 PORT_BASE = 35100
 
@@ -188,9 +190,35 @@ def fanout(folder):
             single[w] = statistics.median(
                 env.worlds("query", q, "--worlds", w, "--format", "json")[1] for _ in range(5))
         every = statistics.median(env.worlds("query", q, "--format", "json")[1] for _ in range(5))
-        return single, every
+        return single, every, streaming(env)
     finally:
         env.cleanup()
+
+
+def streaming(env):
+    """A result of about 1,000,000 rows across the worlds: `worlds query` in tsv and json
+    (wall seconds, peak RSS MB) against the stock client `--batch` on each world in turn."""
+    creds = json.loads(env.worlds("env", "--format", "json")[0])["worlds"]
+    status = {w["world"]: w["container"] for w in
+              json.loads(env.worlds("status", "--format", "json")[0])["worlds"]}
+    per_world = -(-STREAM_ROWS // len(creds))
+    q = (f"SELECT seq AS id, CONCAT('player-', seq) AS name, seq * 7 AS score "
+         f"FROM seq_1_to_{per_world}")
+    out = {}
+    for fmt in ("tsv", "json"):
+        runs = [env.worlds("query", q, "--format", fmt, timed=True) for _ in range(RUNS)]
+        out[fmt] = (statistics.median(r[1] for r in runs), max(r[2] or 0 for r in runs))
+    stock_runs = []
+    for _ in range(RUNS):
+        start = time.monotonic()
+        for w in creds:
+            subprocess.run(["docker", "exec", "-e", "MYSQL_PWD", status[w["world"]], "mariadb", "-D", "game",
+                            "-uroot", "--batch", "-e", q], check=True, stdout=subprocess.DEVNULL,
+                           env=dict(os.environ, MYSQL_PWD=w["password"]))
+        stock_runs.append(time.monotonic() - start)
+    out["stock"] = statistics.median(stock_runs)
+    out["rows"] = per_world * len(creds)
+    return out
 
 
 def main():
@@ -240,8 +268,8 @@ def main():
     if "max_allowed_packet" not in err:
         raise SystemExit(f"the unterminated string failed for another reason:\n{err}")
 
-    log("fan-out query: each world alone, then all at once")
-    single, every = fanout(three)
+    log("fan-out query: each world alone, then all at once; then a streamed large result")
+    single, every, stream = fanout(three)
     slowest = max(single.values())
 
     out = []
@@ -267,6 +295,12 @@ def main():
                + ", ".join(f"{w} alone {t * 1000:.0f} ms" for w, t in single.items())
                + f"; all {len(single)} worlds {every * 1000:.0f} ms "
                f"(limit 1.5 x slowest + 50 ms = {(1.5 * slowest + 0.05) * 1000:.0f} ms).")
+    out.append("")
+    out.append(f"Streaming: a result of {stream['rows']:,} rows across {len(single)} worlds, "
+               f"median of {RUNS}: `worlds query --format tsv` {stream['tsv'][0]:.2f} s "
+               f"(peak RSS {stream['tsv'][1]:.0f} MB), `--format json` {stream['json'][0]:.2f} s "
+               f"(peak RSS {stream['json'][1]:.0f} MB); the stock client `mariadb --batch` on "
+               f"each world one after another {stream['stock']:.2f} s.")
     table = "\n".join(out)
     print(table)
     doc = ROOT / "docs" / "benchmarks.md"
