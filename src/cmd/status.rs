@@ -83,8 +83,8 @@ pub async fn run(config: &Config, args: &StatusArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// The width to fit: the terminal's, else `COLUMNS`, else 80. `None` on a terminal whose
-/// width the table finds itself.
+/// The width to fit off a terminal: `COLUMNS`, else 80. `None` on a terminal, whose width
+/// the table finds itself.
 fn width() -> Option<usize> {
     if std::io::stdout().is_terminal() {
         return None;
@@ -198,26 +198,27 @@ fn render(env: &str, worlds: &[World], width: Option<usize>) -> String {
             took(w),
         ]);
     }
-    let width = width.or_else(|| t.width().map(usize::from));
-    if let Some(width) = width {
-        t.set_width(u16::try_from(width).unwrap_or(u16::MAX));
-        // The world's name gives way first; the other columns are short and fixed.
-        let max = |i: usize| {
-            lines
-                .iter()
-                .map(|l: &Vec<String>| l[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        };
-        let others: usize = (1..header.len()).map(max).sum();
-        let borders = 3 * header.len() + 1;
-        let room = width.saturating_sub(others + borders).max(6);
-        if let Some(column) = t.column_mut(0) {
-            column.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(
-                u16::try_from(room).unwrap_or(u16::MAX),
-            )));
-        }
+    // A terminal that does not say its width (or a silly one) gets 80 columns.
+    let width = width
+        .or_else(|| t.width().map(usize::from).filter(|&w| w >= 20))
+        .unwrap_or(DEFAULT_WIDTH);
+    t.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    // The world's name gives way first; the other columns are short and fixed.
+    let max = |i: usize| {
+        lines
+            .iter()
+            .map(|l: &Vec<String>| l[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let others: usize = (1..header.len()).map(max).sum();
+    let borders = 3 * header.len() + 1;
+    let room = width.saturating_sub(others + borders).max(6);
+    if let Some(column) = t.column_mut(0) {
+        column.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(
+            u16::try_from(room).unwrap_or(u16::MAX),
+        )));
     }
     let mut head = Row::from(header);
     head.max_height(1);
