@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Restore many MySQL dumps side by side, one server container per game world,
 /// and query them all at once.
@@ -27,6 +27,15 @@ pub struct Cli {
     /// Environment name: several restores can live side by side, e.g. `before` and `after`.
     #[arg(long = "env", global = true, value_name = "NAME", env = "WORLDS_ENV")]
     pub env_name: Option<String>,
+
+    /// Print only results, warnings and errors (no progress, no notes).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print debug details on stderr (restore phases with timings, session setup); -vv for
+    /// more.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
 
     #[command(subcommand)]
     pub command: Command,
@@ -107,6 +116,11 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Show every column (container, address, dump file, dumps folder, SQL size), even when
+    /// rows wrap; without it the table fits the terminal (80 columns when not a terminal).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +249,15 @@ mod tests {
         assert_eq!(before.env_name.as_deref(), Some("x"));
         assert_eq!(after.env_name.as_deref(), Some("x"));
         assert_eq!(after.dumps, Some(PathBuf::from("d")));
+    }
+
+    #[test]
+    fn quiet_and_verbose_are_global_and_exclusive() {
+        let cli = Cli::try_parse_from(["worlds", "-vv", "status"]).unwrap();
+        assert_eq!((cli.quiet, cli.verbose), (false, 2));
+        let cli = Cli::try_parse_from(["worlds", "up", "-q"]).unwrap();
+        assert_eq!((cli.quiet, cli.verbose), (true, 0));
+        assert!(Cli::try_parse_from(["worlds", "-q", "-v", "up"]).is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod gen;
 pub mod identity;
 pub mod load;
+pub mod messages;
 pub mod output;
 pub mod query;
 pub mod sql;
@@ -28,6 +29,7 @@ use crate::config::Config;
 /// Parse the command line, run the command, and return the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    messages::init(cli.quiet, cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -40,7 +40,7 @@ pub async fn run(config: &Config, args: &ConnectArgs) -> Result<i32> {
         )));
     }
     if let Some(reason) = world.state.reason() {
-        eprintln!(
+        tracing::warn!(
             "note: world {} is {}: {}",
             escape(world.name()),
             world.state.name(),

@@ -33,7 +33,7 @@ pub async fn run(config: &Config, args: &EnvArgs) -> Result<i32> {
     let env_dir = EnvDir::new(config.env_dir());
     let worlds = environment::load(&engine, &config.env, &env_dir).await?;
     if worlds.is_empty() {
-        eprintln!(
+        tracing::info!(
             "environment {} has no worlds; start them with `worlds up`",
             config.env
         );

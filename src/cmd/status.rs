@@ -1,15 +1,24 @@
 //! `worlds status`: one row per world, from Docker labels, restore records and the servers.
+//! The table fits the terminal (80 columns when not on one); `--wide` shows every column.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 
 use anyhow::Result;
+use comfy_table::{ColumnConstraint, Row, Table, Width};
 use serde::Serialize;
 
 use crate::cli::{Format, StatusArgs};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::environment::state::State;
 use crate::environment::{self, World};
 use crate::error::escape;
-use crate::output::{human_bytes, print, print_json, table};
+use crate::output::{human_bytes, human_duration, print, print_json, table};
 use crate::state::EnvDir;
+
+/// Width of the table when stdout is not a terminal and `COLUMNS` does not say.
+const DEFAULT_WIDTH: usize = 80;
 
 #[derive(Serialize)]
 struct StatusJson<'a> {
@@ -17,6 +26,7 @@ struct StatusJson<'a> {
     worlds: Vec<WorldJson<'a>>,
 }
 
+/// One world. The first seven keys are a stable contract; new keys are only ever added.
 #[derive(Serialize)]
 struct WorldJson<'a> {
     world: &'a str,
@@ -26,6 +36,37 @@ struct WorldJson<'a> {
     port: u16,
     dump: &'a str,
     timestamp: &'a str,
+    /// Rows per `db.table`, verified in the world (empty until a restore finished).
+    rows: BTreeMap<&'a str, u64>,
+    /// Seconds spent loading and verifying the dump once the server was up.
+    restore_seconds: Option<f64>,
+    /// Why the restore failed.
+    error: Option<&'a str>,
+    /// The dumps folder the dump came from (canonical path).
+    dumps_dir: &'a str,
+}
+
+fn world_json(w: &World) -> WorldJson<'_> {
+    WorldJson {
+        world: w.name(),
+        state: w.state.name(),
+        container: &w.container.name,
+        host: "127.0.0.1",
+        port: w.container.port,
+        dump: &w.container.dump,
+        timestamp: &w.container.dump_timestamp,
+        rows: w
+            .record
+            .as_ref()
+            .map(|r| r.rows.iter().map(|(k, v)| (k.as_str(), *v)).collect())
+            .unwrap_or_default(),
+        restore_seconds: w.record.as_ref().and_then(|r| r.restore_seconds),
+        error: match &w.state {
+            State::Failed(reason) => Some(reason),
+            _ => None,
+        },
+        dumps_dir: &w.container.dumps_dir,
+    }
 }
 
 pub async fn run(config: &Config, args: &StatusArgs) -> Result<i32> {
@@ -34,34 +75,178 @@ pub async fn run(config: &Config, args: &StatusArgs) -> Result<i32> {
     match args.format {
         Format::Json => print_json(&StatusJson {
             env: &config.env,
-            worlds: worlds
-                .iter()
-                .map(|w| WorldJson {
-                    world: w.name(),
-                    state: w.state.name(),
-                    container: &w.container.name,
-                    host: "127.0.0.1",
-                    port: w.container.port,
-                    dump: &w.container.dump,
-                    timestamp: &w.container.dump_timestamp,
-                })
-                .collect(),
+            worlds: worlds.iter().map(world_json).collect(),
         })?,
-        Format::Table => print(&render(&config.env, &worlds))?,
+        Format::Table if args.wide => print(&render_wide(&config.env, &worlds))?,
+        Format::Table => print(&render(&config.env, &worlds, width()))?,
     }
     Ok(0)
 }
 
-fn render(env: &str, worlds: &[World]) -> String {
-    if worlds.is_empty() {
-        return format!("environment {env} has no worlds; start them with `worlds up`");
+/// The width to fit off a terminal: `COLUMNS`, else 80. `None` on a terminal, whose width
+/// the table finds itself.
+fn width() -> Option<usize> {
+    if std::io::stdout().is_terminal() {
+        return None;
     }
+    Some(
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c >= 20)
+            .unwrap_or(DEFAULT_WIDTH),
+    )
+}
+
+/// The distinct dumps folders of the worlds.
+fn folders(worlds: &[World]) -> Vec<&str> {
     let mut folders: Vec<&str> = worlds
         .iter()
         .map(|w| w.container.dumps_dir.as_str())
         .collect();
     folders.sort();
     folders.dedup();
+    folders
+}
+
+/// `text` cut to `width` characters, keeping its end (`…/backups/dumps`).
+pub fn keep_end(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let tail: String = text.chars().skip(n - keep).collect();
+    format!("…{tail}")
+}
+
+/// `text` cut to `width` characters, keeping its start (`host1 is failed: cannot…`).
+pub fn keep_start(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{head}…")
+}
+
+/// How long the restore took, or since when it runs.
+fn took(w: &World) -> String {
+    match &w.record {
+        Some(r) => match r.seconds {
+            Some(s) => human_duration(std::time::Duration::from_secs_f64(s.max(0.0))),
+            None => format!("since {}", time_of_day(&r.started)),
+        },
+        None => "-".to_string(),
+    }
+}
+
+/// `21:13:05` of `2024-06-18T21:13:05+02:00`.
+fn time_of_day(rfc3339: &str) -> &str {
+    rfc3339
+        .split_once('T')
+        .map(|(_, t)| t.get(..8).unwrap_or(t))
+        .unwrap_or(rfc3339)
+}
+
+/// The essential columns, one line per world, fitted to `width` (the terminal's if `None`).
+fn render(env: &str, worlds: &[World], width: Option<usize>) -> String {
+    if worlds.is_empty() {
+        return format!("environment {env} has no worlds; start them with `worlds up`");
+    }
+    let fit = |line: String| match width {
+        Some(w) => keep_start(&line, w),
+        None => line,
+    };
+    let folders = folders(worlds);
+    let mut out = fit(format!("environment {env}, servers on 127.0.0.1"));
+    out.push('\n');
+    let label = "dumps folder: ";
+    if folders.len() == 1 {
+        let room = width.map_or(usize::MAX, |w| w.saturating_sub(label.len()));
+        out.push_str(&format!("{label}{}\n", keep_end(&escape(folders[0]), room)));
+    } else {
+        out.push_str(&fit(format!(
+            "dumps from {} folders (`worlds status --wide` shows them)",
+            folders.len()
+        )));
+        out.push('\n');
+    }
+    let header = ["world", "state", "port", "dump time", "rows", "took"];
+    let mut t = table(&header);
+    let mut failures = Vec::new();
+    let mut lines = Vec::new();
+    for w in worlds {
+        // Reasons are messages, shown whole below the table.
+        if let Some(reason) = w.state.reason() {
+            failures.push(format!(
+                "{} is {}: {}",
+                escape(w.name()),
+                w.state.name(),
+                escape(reason)
+            ));
+        }
+        let rows = w
+            .record
+            .as_ref()
+            .map_or("-".to_string(), |r| r.total_rows().to_string());
+        lines.push(vec![
+            escape(w.name()),
+            w.state.name().to_string(),
+            w.container.port.to_string(),
+            w.container.dump_timestamp.replace('T', " "),
+            rows,
+            took(w),
+        ]);
+    }
+    // A terminal that does not say its width (or a silly one) gets 80 columns.
+    let width = width
+        .or_else(|| t.width().map(usize::from).filter(|&w| w >= 20))
+        .unwrap_or(DEFAULT_WIDTH);
+    t.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    // The world's name gives way first; the other columns are short and fixed.
+    let max = |i: usize| {
+        lines
+            .iter()
+            .map(|l: &Vec<String>| l[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let others: usize = (1..header.len()).map(max).sum();
+    let borders = 3 * header.len() + 1;
+    let room = width.saturating_sub(others + borders).max(6);
+    if let Some(column) = t.column_mut(0) {
+        column.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(
+            u16::try_from(room).unwrap_or(u16::MAX),
+        )));
+    }
+    let mut head = Row::from(header);
+    head.max_height(1);
+    t.set_header(head);
+    for line in lines {
+        add_line(&mut t, line);
+    }
+    out.push_str(&format!("{t}\n"));
+    for line in failures {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A row that never wraps: what does not fit is cut with `…`.
+fn add_line(t: &mut Table, cells: Vec<String>) {
+    let mut row = Row::from(cells);
+    row.max_height(1);
+    t.add_row(row);
+}
+
+/// Every column, as wide as it takes.
+fn render_wide(env: &str, worlds: &[World]) -> String {
+    if worlds.is_empty() {
+        return format!("environment {env} has no worlds; start them with `worlds up`");
+    }
+    let folders = folders(worlds);
     let one_folder = folders.len() == 1;
     let mut header = vec![
         "world",
@@ -114,4 +299,171 @@ fn render(env: &str, worlds: &[World]) -> String {
         out.push_str(&format!("{name} is {state}: {}\n", escape(&reason)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Flavor;
+    use crate::environment::record::{Outcome, Record};
+
+    fn world(name: &str, state: State, port: u16) -> World {
+        World {
+            container: crate::engine::WorldContainer {
+                id: format!("id-{name}"),
+                name: format!("worlds.default.{name}"),
+                env: "default".into(),
+                world: name.into(),
+                dump: format!("{name}_fulldump_20240618_211313.sql.gz"),
+                dump_path: format!("/srv/dumps/{name}_fulldump_20240618_211313.sql.gz"),
+                dump_timestamp: "2024-06-18T21:13:13".into(),
+                dump_size: 1000,
+                flavor: Flavor::Mariadb,
+                port,
+                project: "/srv".into(),
+                dumps_dir: "/srv/backups/game/dumps".into(),
+                at: String::new(),
+                dump_id: String::new(),
+                session: "s1".into(),
+                running: true,
+                docker_state: "running".into(),
+                status: String::new(),
+            },
+            record: Some(Record {
+                outcome: Outcome::Ready,
+                session: "s1".into(),
+                dump: String::new(),
+                dump_path: String::new(),
+                size_bytes: 1000,
+                started: "2024-06-19T08:00:00+00:00".into(),
+                finished: None,
+                seconds: Some(9.84),
+                restore_seconds: Some(7.5),
+                error: None,
+                rows: BTreeMap::from([
+                    ("game.player".to_string(), 812_000),
+                    ("game.guild".to_string(), 4),
+                ]),
+                sql_bytes: 98_100_000,
+                statements: 900,
+            }),
+            password: None,
+            state,
+        }
+    }
+
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
+    #[test]
+    fn the_default_table_fits_80_columns_one_line_per_world() {
+        let worlds = vec![
+            world("host1", State::Ready, 33061),
+            world("eu-west-with-a-long-name", State::Creating, 33062),
+            world("host10", State::Failed("boom".into()), 33063),
+        ];
+        let text = render("default", &worlds, Some(80));
+        for line in lines(&text) {
+            assert!(line.chars().count() <= 80, "too wide: {line:?}\n{text}");
+        }
+        let rows: Vec<&str> = lines(&text)
+            .into_iter()
+            .filter(|l| l.starts_with('│'))
+            .collect();
+        assert_eq!(rows.len(), 4, "header + one line per world:\n{text}");
+        assert!(
+            rows[1].contains("host1") && rows[1].contains("33061"),
+            "{text}"
+        );
+        assert!(
+            rows[1].contains("812004") && rows[1].contains("9.8 s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dumps folder: /srv/backups/game/dumps"),
+            "{text}"
+        );
+        assert!(text.contains("host10 is failed: boom"), "{text}");
+        assert!(!text.contains("worlds.default.host1"), "{text}");
+    }
+
+    #[test]
+    fn a_narrow_width_cuts_cells_instead_of_wrapping() {
+        let worlds = vec![world("a-very-long-world-name-indeed", State::Ready, 33061)];
+        let text = render("default", &worlds, Some(50));
+        for line in lines(&text) {
+            assert!(line.chars().count() <= 50, "too wide: {line:?}\n{text}");
+        }
+        assert_eq!(
+            lines(&text).iter().filter(|l| l.starts_with('│')).count(),
+            2
+        );
+        assert!(text.contains('…'), "{text}");
+    }
+
+    #[test]
+    fn wide_shows_every_column() {
+        let worlds = vec![world("host1", State::Ready, 33061)];
+        let text = render_wide("default", &worlds);
+        for word in [
+            "container",
+            "worlds.default.host1",
+            "127.0.0.1:33061",
+            "host1_fulldump_20240618_211313.sql.gz",
+            "98.1 MB of SQL",
+        ] {
+            assert!(text.contains(word), "no {word}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn json_keeps_the_old_keys_and_adds_the_record() {
+        let mut failed = world("host2", State::Failed("row counts differ".into()), 33062);
+        if let Some(r) = failed.record.as_mut() {
+            r.restore_seconds = None;
+        }
+        let ready = world("host1", State::Ready, 33061);
+        let json = serde_json::to_value(vec![world_json(&ready), world_json(&failed)]).unwrap();
+        let keys: Vec<&str> = json[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in [
+            "world",
+            "state",
+            "container",
+            "host",
+            "port",
+            "dump",
+            "timestamp",
+            "rows",
+            "restore_seconds",
+            "error",
+            "dumps_dir",
+        ] {
+            assert!(keys.contains(&key), "no {key} in {keys:?}");
+        }
+        assert_eq!(json[0]["rows"]["game.player"], 812_000);
+        assert_eq!(json[0]["restore_seconds"], 7.5);
+        assert_eq!(json[0]["error"], serde_json::Value::Null);
+        assert_eq!(json[0]["dumps_dir"], "/srv/backups/game/dumps");
+        assert_eq!(json[1]["error"], "row counts differ");
+        assert_eq!(json[1]["restore_seconds"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn cutting_keeps_the_informative_end() {
+        assert_eq!(
+            keep_end("/srv/backups/game/dumps", 40),
+            "/srv/backups/game/dumps"
+        );
+        assert_eq!(keep_end("/srv/backups/game/dumps", 12), "…/game/dumps");
+        assert_eq!(keep_start("host1 is failed", 8), "host1 i…");
+        assert_eq!(keep_start("ü-world", 7), "ü-world");
+        assert_eq!(time_of_day("2024-06-19T08:00:00+00:00"), "08:00:00");
+        assert_eq!(time_of_day("garbage"), "garbage");
+    }
 }

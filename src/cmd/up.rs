@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use tokio::signal::unix::{signal, Signal, SignalKind};
+use tracing::{debug, error, info, warn};
 
 use crate::catalog::plan_for;
 use crate::cli::UpArgs;
@@ -29,7 +30,7 @@ pub async fn run(config: &Config, args: &UpArgs) -> Result<i32> {
     tokio::select! {
         result = up(config, args) => result,
         signal = signals.recv() => {
-            eprintln!(
+            warn!(
                 "\n{signal}: stopped. Worlds whose restore did not finish show as `interrupted`; \
                  `worlds up{}` redoes them, `worlds down{}` removes everything",
                 env_flag(&config.env),
@@ -52,7 +53,7 @@ impl Drop for AbortOnDrop {
 async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     let plan = plan_for(config, args.select.at.as_deref(), &args.select.hosts)?;
     for s in &plan.skipped {
-        eprintln!("skipped {}: {}", escape(&s.file), escape(&s.reason));
+        info!("skipped {}: {}", escape(&s.file), escape(&s.reason));
     }
     if plan.worlds.is_empty() {
         return Err(usage(
@@ -66,7 +67,7 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     let me = Holder::me("up");
     let session = me.session.clone();
     let notice = |h: &Holder| {
-        eprintln!(
+        info!(
             "environment {} is in use by {}; waiting for it to finish",
             config.env,
             h.describe()
@@ -78,6 +79,7 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
         Contention::Fail
     };
     let lock_file = lock_path(&engine, &config.env).await?;
+    debug!("environment lock {}", lock_file.display());
     let held = lock::acquire(&lock_file, &config.env, me, contention).await?;
 
     let env_dir = EnvDir::new(config.env_dir());
@@ -87,7 +89,7 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
 
     for w in &existing {
         if !desire.worlds.iter().any(|d| d.planned.world == w.name()) {
-            eprintln!(
+            info!(
                 "note: world {} is not in this plan and keeps its dump {} from {} ({}); \
                  `worlds down{}` removes the whole environment",
                 escape(w.name()),
@@ -108,16 +110,16 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
         })
         .collect();
     if !refused.is_empty() {
-        eprintln!(
+        error!(
             "up would replace {} ready world{} of environment {}:",
             refused.len(),
             if refused.len() == 1 { "" } else { "s" },
             config.env
         );
         for (world, why) in &refused {
-            eprintln!("  {}: {}", escape(world), escape(why));
+            error!("  {}: {}", escape(world), escape(why));
         }
-        eprintln!(
+        error!(
             "Nothing was changed. Run `worlds up --replace` to replace them (their data and \
              any tables made in them are lost), or restore side by side in another \
              environment: `worlds up --env NAME`."
@@ -126,9 +128,9 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     }
     for (d, a) in desire.worlds.iter().zip(&todo) {
         match a {
-            Action::Redo(why) => eprintln!("{}: restoring again ({why})", escape(&d.planned.world)),
+            Action::Redo(why) => info!("{}: restoring again ({why})", escape(&d.planned.world)),
             Action::Replace(why) => {
-                eprintln!(
+                info!(
                     "{}: replacing the ready world ({})",
                     escape(&d.planned.world),
                     escape(why)
@@ -208,11 +210,11 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     print(&summary(&results))?;
     for r in &results {
         if let Err(e) = &r.outcome {
-            eprintln!("\n{} failed: {}", escape(&r.world), escape(e));
+            error!("\n{} failed: {}", escape(&r.world), escape(e));
         }
     }
     if let (Some(cnf), Some(first)) = (cnf_path, results.iter().find(|r| r.outcome.is_ok())) {
-        eprintln!(
+        info!(
             "\nconnect: worlds connect {}    or    mysql --defaults-file={} --defaults-group-suffix={}",
             escape(&first.world),
             cnf.display(),
@@ -221,7 +223,7 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     }
     let failed = results.iter().filter(|r| r.outcome.is_err()).count();
     if failed > 0 {
-        eprintln!(
+        error!(
             "{failed} of {} worlds failed; their containers are kept for inspection until \
              `worlds down{}` (or `worlds up` redoes them)",
             results.len(),
@@ -297,7 +299,7 @@ fn default_jobs(worlds: usize) -> usize {
 }
 
 fn summary(results: &[WorldResult]) -> String {
-    let mut t = table(&["world", "outcome", "rows", "SQL", "time", "MB/s"]);
+    let mut t = table(&["world", "outcome", "address", "rows", "SQL", "time", "MB/s"]);
     for r in results {
         let secs = r.elapsed.as_secs_f64();
         let outcome = match (&r.outcome, &r.action) {
@@ -312,6 +314,7 @@ fn summary(results: &[WorldResult]) -> String {
         t.add_row(vec![
             escape(&r.world),
             outcome.to_string(),
+            address(r),
             r.rows.to_string(),
             if untouched {
                 "-".to_string()
@@ -343,4 +346,12 @@ fn summary(results: &[WorldResult]) -> String {
         line.push_str(&format!(", {empty} empty (--no-restore)"));
     }
     line
+}
+
+/// `127.0.0.1:33061` for a world whose server is up, `-` otherwise.
+fn address(r: &WorldResult) -> String {
+    match (&r.outcome, r.port) {
+        (Ok(_), Some(port)) => format!("127.0.0.1:{port}"),
+        _ => "-".to_string(),
+    }
 }

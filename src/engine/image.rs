@@ -16,7 +16,7 @@ pub async fn ensure_image(engine: &Engine, image: &str) -> Result<()> {
             return Err(unusable(format!("cannot inspect image {image}: {e}")));
         }
     }
-    eprintln!("image {image} is not here; trying to pull it");
+    tracing::info!("image {image} is not here; trying to pull it");
     let (name, tag) = split_reference(image);
     let options = CreateImageOptionsBuilder::default()
         .from_image(name)

@@ -170,6 +170,10 @@ impl Engine {
                 MIN_API.0, MIN_API.1
             )));
         }
+        tracing::debug!(
+            "Docker engine {} (API {api}) at {socket}",
+            version.version.as_deref().unwrap_or("?")
+        );
         Ok(Engine { docker, socket })
     }
 

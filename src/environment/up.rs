@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use chrono::Local;
 use futures::future::join_all;
+use tracing::{debug, info};
 
 use super::names::container_name;
 use super::reconcile::{reconcile, Action, Have, Wanted};
@@ -22,7 +23,7 @@ use crate::engine::{allocate_ports, is_port_conflict, is_port_taken, Engine, Wor
 use crate::error::{escape, unusable};
 use crate::identity::{identify, DumpIdentity};
 use crate::load::progress::Progress;
-use crate::load::{restore, Counters, RestoreOptions};
+use crate::load::{phase, restore, Counters, Phase, RestoreOptions, SESSION_SETUP};
 
 /// A planned world with what identifies its dump.
 #[derive(Debug, Clone)]
@@ -131,6 +132,8 @@ pub struct WorldResult {
     pub rows: u64,
     pub sql_bytes: u64,
     pub elapsed: Duration,
+    /// The port its server listens on at 127.0.0.1 (when it has one).
+    pub port: Option<u16>,
 }
 
 impl WorldResult {
@@ -199,6 +202,7 @@ pub async fn apply(
             let mut restored_rows = 0;
             let started = Instant::now();
             let world = d.planned.world.clone();
+            let mut port = existing.map(|w| w.container.port);
             let outcome = match &action {
                 Action::Keep => Ok(if existing.is_some_and(World::empty) {
                     Outcome::Empty
@@ -226,6 +230,7 @@ pub async fn apply(
                         record: new_record(d, &settings.session),
                         started,
                         created: None,
+                        port: choice.port,
                     };
                     let result = world_run
                         .create_and_restore(choice.port, claimed, counters.clone())
@@ -234,17 +239,41 @@ pub async fn apply(
                         .sql_bytes
                         .load(std::sync::atomic::Ordering::Relaxed);
                     restored_rows = world_run.record.total_rows();
-                    world_run.finish(result).await
+                    port = Some(world_run.port);
+                    let outcome = world_run.finish(result).await;
+                    counters.set_phase(if outcome.is_ok() {
+                        Phase::Done
+                    } else {
+                        Phase::Failed
+                    });
+                    let began = counters.phases();
+                    let failed_in = began
+                        .iter()
+                        .rev()
+                        .find(|(p, _)| !p.finished())
+                        .map(|(p, _)| p.name());
+                    debug!(
+                        "{}: {}{} (total {})",
+                        escape(&world),
+                        if outcome.is_err() {
+                            format!("failed while {}; ", failed_in.unwrap_or("starting"))
+                        } else {
+                            String::new()
+                        },
+                        phase::describe(&phase::durations(&began, Instant::now())),
+                        crate::output::human_duration(started.elapsed())
+                    );
+                    outcome
                 }
             };
             match &outcome {
                 Ok(Outcome::Ready) if !matches!(action, Action::Keep) => {
-                    progress.finish(&world, "ready")
+                    progress.finish(&world, false, "ready")
                 }
                 Ok(Outcome::Empty) if !matches!(action, Action::Keep) => {
-                    progress.finish(&world, "empty")
+                    progress.finish(&world, false, "empty (--no-restore)")
                 }
-                Err(_) => progress.finish(&world, "FAILED"),
+                Err(_) => progress.finish(&world, true, "see below"),
                 _ => {}
             }
             let rows = match (&action, existing) {
@@ -262,6 +291,7 @@ pub async fn apply(
                     .sql_bytes
                     .load(std::sync::atomic::Ordering::Relaxed),
                 elapsed: started.elapsed(),
+                port,
             }
         }
     });
@@ -351,6 +381,8 @@ struct WorldRun<'a> {
     started: Instant,
     /// Id of the container this run created (records go only there).
     created: Option<String>,
+    /// The port its server publishes.
+    port: u16,
 }
 
 impl WorldRun<'_> {
@@ -367,6 +399,7 @@ impl WorldRun<'_> {
     ) -> Result<Outcome> {
         let world = &self.d.planned.world;
         let name = self.name();
+        counters.set_phase(Phase::Starting);
         let dump_id = self.d.identity.to_label();
         let timestamp = self
             .d
@@ -394,7 +427,14 @@ impl WorldRun<'_> {
                 session: &self.settings.session,
             };
             let id = self.engine.create_world(self.config, &spec).await?;
+            debug!(
+                "{}: created container {name} ({}) with image {}, port 127.0.0.1:{port}",
+                escape(world),
+                &id[..id.len().min(12)],
+                self.config.image
+            );
             self.created = Some(id.clone());
+            self.port = port;
             match self.engine.start(&id).await {
                 Ok(()) => break,
                 Err(e) if is_port_conflict(&e) && attempts < 20 => {
@@ -435,10 +475,25 @@ impl WorldRun<'_> {
             self.settings,
         )
         .await?;
+        debug!(
+            "{}: server answers on 127.0.0.1:{port} after {}",
+            escape(world),
+            crate::output::human_duration(self.started.elapsed())
+        );
         if self.settings.no_restore {
             return Ok(Outcome::Empty);
         }
         self.engine.write_record(&name, &self.record).await?;
+        let options = &self.settings.restore;
+        debug!(
+            "{}: restoring {} with {} loading connection(s), defer_indexes {}, load_data {}; \
+             each restore connection first runs `{SESSION_SETUP}`",
+            escape(world),
+            escape(&self.d.path),
+            options.jobs,
+            options.defer_indexes,
+            options.load_data,
+        );
         let loading = Instant::now();
         let target = Target::root(port, self.password);
         let report = restore(
@@ -456,8 +511,14 @@ impl WorldRun<'_> {
             ))
         })?;
         for note in &report.notes {
-            eprintln!("{}: {note}", escape(world));
+            info!("{}: {}", escape(world), escape(note));
         }
+        debug!(
+            "{}: {} statements, {} tables verified",
+            escape(world),
+            report.statements,
+            report.rows.len()
+        );
         self.record.restore_seconds = Some(loading.elapsed().as_secs_f64());
         self.record.rows = report.rows;
         self.record.statements = report.statements;

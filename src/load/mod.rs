@@ -9,6 +9,7 @@
 
 mod ledger;
 mod load_data;
+pub mod phase;
 mod plan;
 pub mod progress;
 mod reader;
@@ -28,8 +29,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use futures::future::try_join_all;
 
+pub use phase::Phase;
 pub use reader::Counters;
-pub use session::quote_ident;
+pub use session::{quote_ident, SESSION_SETUP};
 
 use ledger::Ledger;
 use reader::ReadOptions;
@@ -123,6 +125,11 @@ pub async fn restore(
     };
     let mut notes = Vec::new();
     let parallel = options.jobs > 1 || options.defer_indexes || options.load_data;
+    counters.set_phase(if parallel {
+        Phase::Reading
+    } else {
+        Phase::Loading
+    });
     let ledger = if parallel {
         let plan = plan::scan(path, &options.default_db, read, &counters.sql_bytes)
             .await
@@ -133,17 +140,34 @@ pub async fn restore(
                 notes.push(format!("restored serially: {reason}"));
                 // The serial pass counts the SQL again from the start.
                 counters.sql_bytes.store(0, Ordering::Relaxed);
-                serial::restore(target, path, &options.default_db, server, read, counters).await?
+                counters.set_phase(Phase::Loading);
+                serial::restore(
+                    target,
+                    path,
+                    &options.default_db,
+                    server,
+                    read,
+                    counters.clone(),
+                )
+                .await?
             }
         }
     } else {
-        serial::restore(target, path, &options.default_db, server, read, counters)
-            .await
-            .map_err(|e| with_packet_hint(e, server))?
+        serial::restore(
+            target,
+            path,
+            &options.default_db,
+            server,
+            read,
+            counters.clone(),
+        )
+        .await
+        .map_err(|e| with_packet_hint(e, server))?
     };
     if ledger.statements == 0 {
         anyhow::bail!("the dump holds no SQL statements");
     }
+    counters.set_phase(Phase::Verifying);
     verify::verify(target, &ledger.rows).await?;
     Ok(RestoreReport {
         rows: ledger
@@ -186,6 +210,7 @@ async fn parallel_restore(
         ledger,
         ..
     } = plan;
+    counters.set_phase(Phase::Loading);
     let mut conn = session::open(target).await?;
     let held = schema::run(
         &mut conn,
@@ -216,6 +241,10 @@ async fn parallel_restore(
     try_join_all(bins.iter().map(|mine| {
         worker.run(mine, |n| {
             let d = done.fetch_add(n, Ordering::Relaxed) + n;
+            if d >= total && !held.indexes.is_empty() {
+                // Every row is in; what is left is building the held-back keys.
+                counters.set_phase(Phase::Indexing);
+            }
             let shown = u128::from(file_size) * u128::from(d.min(total)) / u128::from(total);
             counters
                 .file_bytes
@@ -224,6 +253,9 @@ async fn parallel_restore(
     }))
     .await?;
     // Keys of tables that had no data.
+    if !held.indexes.is_empty() {
+        counters.set_phase(Phase::Indexing);
+    }
     for ((db, table), add) in &held.indexes {
         if !tables.iter().any(|t| &t.db == db && &t.table == table) {
             schema::add_indexes(&mut conn, db, table, add).await?;

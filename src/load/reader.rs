@@ -3,11 +3,13 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use super::phase::Phase;
 use super::source::{open_dump, DropCrBeforeLf};
 use crate::sql::trailer::{DumpEnds, TrailerPolicy};
 use crate::sql::{Charset, Splitter, Statement};
@@ -53,6 +55,31 @@ pub struct Counters {
     pub file_bytes: Arc<AtomicU64>,
     /// Decompressed SQL bytes.
     pub sql_bytes: AtomicU64,
+    /// The current [`Phase`] (as `u8`).
+    phase: AtomicU8,
+    /// When each phase began, in order.
+    began: Mutex<Vec<(Phase, Instant)>>,
+}
+
+impl Counters {
+    /// Enter `phase` (entering the current one again changes nothing).
+    pub fn set_phase(&self, phase: Phase) {
+        if let Ok(mut began) = self.began.lock() {
+            if began.last().map(|(p, _)| *p) != Some(phase) {
+                began.push((phase, Instant::now()));
+            }
+        }
+        self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+
+    pub fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::Relaxed))
+    }
+
+    /// When each phase began, in order.
+    pub fn phases(&self) -> Vec<(Phase, Instant)> {
+        self.began.lock().map(|b| b.clone()).unwrap_or_default()
+    }
 }
 
 pub type Batch = Result<Vec<Statement>, ReadError>;
