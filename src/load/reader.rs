@@ -93,15 +93,20 @@ pub fn spawn_reader(
 ) -> mpsc::Receiver<Batch> {
     let (tx, rx) = mpsc::channel(QUEUE);
     let path = path.to_path_buf();
-    std::thread::Builder::new()
+    let failed = tx.clone();
+    let started = std::thread::Builder::new()
         .name("worlds-reader".to_string())
         .spawn(move || {
             if let Err(e) = read_dump(&path, &ranges, &counters, options, &tx) {
                 let _ = tx.blocking_send(Err(e));
             }
-        })
-        .map_err(|e| eprintln!("cannot start a reader thread: {e}"))
-        .ok();
+        });
+    if let Err(e) = started {
+        // The channel is empty: the error fits.
+        let _ = failed.try_send(Err(ReadError {
+            message: format!("cannot start a thread to read the dump: {e}"),
+        }));
+    }
     rx
 }
 
