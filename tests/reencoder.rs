@@ -980,12 +980,12 @@ fn load_data_rows_equal_insert_rows_in_every_client_charset() {
                      {rolled_back} rolled back"
                 ));
                 // The fast path really ran where it must, and never where it must not.
-                // `bin` in a multi-byte set holds escaped lone lead bytes (without
-                // --hex-blob), and so does text where mariadb-dump escapes bytes inside
-                // characters: the re-encoder may leave those to INSERT.
+                // Escaped bytes (mariadb-dump's escaped lone lead bytes in `bin` without
+                // --hex-blob, and its escapes inside euckr and eucjpms text) are read as
+                // the bytes they are, so text always takes LOAD DATA; `bin` may.
                 let single_byte = maxlen_of[cs.as_str()] == 1;
                 let must = match table {
-                    "plain" => !odd_escapes.contains(cs),
+                    "plain" => true,
                     "trail" | "trailb" => true,
                     "doc" => cs == "utf8mb4" || partial_ascii.contains(cs),
                     "bin" => single_byte || HEX_BLOB.contains(&cs.as_str()),

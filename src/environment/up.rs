@@ -174,17 +174,20 @@ pub async fn apply(
         .filter(|(_, a)| matches!(a, Action::Keep | Action::Start))
         .map(|(d, _)| d.planned.world.as_str())
         .collect();
-    let mut claimed: HashSet<u16> = all
+    let planned: HashSet<&str> = desire
+        .worlds
         .iter()
-        .filter(|c| c.env != config.env || staying.contains(c.world.as_str()))
-        .map(|c| c.port)
+        .map(|d| d.planned.world.as_str())
         .collect();
-    // Ports of this environment's worlds that are about to be redone are theirs again.
-    let freed: HashSet<u16> = all
-        .iter()
-        .filter(|c| c.env == config.env && !staying.contains(c.world.as_str()))
-        .map(|c| c.port)
-        .collect();
+    // Ports of this environment's worlds that are about to be redone are theirs again; every
+    // other world keeps its port (worlds of this environment outside the plan stay as well).
+    let redone = |c: &&crate::engine::WorldContainer| {
+        c.env == config.env
+            && planned.contains(c.world.as_str())
+            && !staying.contains(c.world.as_str())
+    };
+    let mut claimed: HashSet<u16> = all.iter().filter(|c| !redone(c)).map(|c| c.port).collect();
+    let freed: HashSet<u16> = all.iter().filter(redone).map(|c| c.port).collect();
     let choices = allocate_ports(config.port_base, desire.worlds.len(), &claimed, |p| {
         !claimed.contains(&p) && !freed.contains(&p) && is_port_taken(p)
     })
