@@ -25,10 +25,8 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         return Err(usage("--timeout must be a positive number of seconds"));
     }
-    if args.jobs == Some(0) {
-        return Err(usage("--jobs must be at least 1"));
-    }
     let engine = Engine::connect().await?;
+    environment::known::require(&engine, config).await?;
     let all = environment::load(&engine, &config.env, &EnvDir::new(config.env_dir())).await?;
     if all.is_empty() {
         return Err(usage(format!(
@@ -38,7 +36,7 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
     }
     let chosen = select(&all, &args.worlds, &config.env)?;
     let timeout = Duration::from_secs_f64(args.timeout);
-    let jobs = args.jobs.unwrap_or(chosen.len()).max(1);
+    let jobs = args.parallel.unwrap_or(chosen.len()).max(1);
     let started = Instant::now();
     let answers: Vec<(String, Answer)> = futures::stream::iter(chosen.into_iter().map(|w| {
         let sql = sql.clone();
