@@ -44,7 +44,7 @@ pub enum Command {
     Connect(ConnectArgs),
     /// Run one SQL statement on every ready world and merge the results.
     Query(QueryArgs),
-    /// Show a world's server log (the container's output through the Docker API).
+    /// Show a world's server log (the server container's output, through the Docker API).
     Logs(LogsArgs),
     /// Remove every container, volume and file of the environment.
     Down(DownArgs),
@@ -106,7 +106,8 @@ pub struct UpArgs {
 
     /// Tables loaded at once per world (default: `table_jobs` in worlds.yaml, else from the
     /// CPU count and the number of worlds).
-    #[arg(long, alias = "jobs", value_name = "N", value_parser = count(1, MAX_TABLE_JOBS))]
+    #[arg(long, alias = "jobs", value_name = "N", allow_negative_numbers = true,
+          value_parser = count(1, MAX_TABLE_JOBS))]
     pub table_jobs: Option<usize>,
 
     /// Start the servers but do not restore the dumps.
@@ -114,7 +115,7 @@ pub struct UpArgs {
     pub no_restore: bool,
 
     /// Seconds to wait for a server to accept queries.
-    #[arg(long, value_name = "SECS", default_value_t = 120,
+    #[arg(long, value_name = "SECS", default_value_t = 120, allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1..=MAX_START_TIMEOUT))]
     pub start_timeout: u64,
 
@@ -176,11 +177,13 @@ pub struct QueryArgs {
     pub worlds: Vec<String>,
 
     /// How many worlds are queried at once (default: all).
-    #[arg(long, alias = "jobs", value_name = "N", value_parser = count(1, MAX_PARALLEL))]
+    #[arg(long, alias = "jobs", value_name = "N", allow_negative_numbers = true,
+          value_parser = count(1, MAX_PARALLEL))]
     pub parallel: Option<usize>,
 
     /// Seconds a world may take before its statement is cancelled on the server.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, allow_negative_numbers = true,
+          value_parser = seconds)]
     pub timeout: f64,
 
     /// Output format (default: table on a terminal, tsv otherwise).
@@ -196,7 +199,8 @@ pub struct QueryArgs {
     pub desc: bool,
 
     /// Keep only the first N merged rows.
-    #[arg(long, value_name = "N", value_parser = count(0, usize::MAX))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = count(0, usize::MAX))]
     pub limit: Option<usize>,
 }
 
@@ -218,7 +222,8 @@ pub struct LogsArgs {
     pub follow: bool,
 
     /// Show only the last N lines (default: the whole log).
-    #[arg(long, value_name = "N", value_parser = count(0, MAX_TAIL))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = count(0, MAX_TAIL))]
     pub tail: Option<usize>,
 }
 

@@ -45,8 +45,8 @@ pub fn man_page() -> Result<Vec<u8>> {
         writeln!(page, ".PP\n\\fB{}\\fR", roff_text(usage))?;
         for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
             let flag = match (arg.get_short(), arg.get_long()) {
-                (Some(s), Some(l)) => format!("\\-{s}, \\-\\-{l}"),
-                (None, Some(l)) => format!("\\-\\-{l}"),
+                (Some(s), Some(l)) => format!("\\-{s}, \\-\\-{}", roff_text(l)),
+                (None, Some(l)) => format!("\\-\\-{}", roff_text(l)),
                 (Some(s), None) => format!("\\-{s}"),
                 (None, None) => arg.get_id().to_string().to_uppercase(),
             };

@@ -35,21 +35,18 @@ pub async fn run(config: &Config, args: &LogsArgs) -> Result<i32> {
         )));
     }
     let mut stream = engine.log_stream(&container.id, args.follow, args.tail);
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
+    // The log is this command's output: the server's stdout and stderr (where MySQL and
+    // MariaDB write their log) both go to stdout, in the order Docker recorded them.
+    let mut out = std::io::stdout().lock();
     while let Some(frame) = stream.next().await {
         let frame = frame.map_err(|e| anyhow!(e).context("cannot read the server log"))?;
-        let written = match frame {
-            LogOutput::StdErr { message } => {
-                let mut err = stderr.lock();
-                err.write_all(&message).and_then(|()| err.flush())
-            }
-            other => {
-                let mut out = stdout.lock();
-                out.write_all(&other.into_bytes())
-                    .and_then(|()| out.flush())
-            }
+        let bytes = match frame {
+            LogOutput::StdErr { message }
+            | LogOutput::StdOut { message }
+            | LogOutput::Console { message }
+            | LogOutput::StdIn { message } => message,
         };
+        let written = out.write_all(&bytes).and_then(|()| out.flush());
         match written {
             Ok(()) => {}
             // `worlds logs host1 | head` ends the reader early: not an error.
