@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "worlds", version, about, long_about = None, propagate_version = true)]
 #[command(
     after_help = "Start with `worlds plan` to see which dump each world gets, \
-then `worlds up`. Docs: docs/guide.md\n\n\
+then `worlds up`. Docs: docs/guide.md, `worlds man`; shell completions: \
+`worlds completions bash` (or zsh, fish, elvish, powershell).\n\n\
 Exit codes: 0 all good; 1 some world failed or a query failed somewhere; 2 usage or \
 configuration error; 3 the environment is not usable (Docker unreachable, image missing, \
 environment in use by another command, a foreign object in the way)."
