@@ -76,7 +76,8 @@ impl Environments {
     }
 }
 
-/// Fail with a usage error unless `config.env` exists (or is the built-in `default`).
+/// Fail with a usage error unless `config.env` exists (or is the built-in `default`, or an
+/// `up` is creating it right now).
 /// Reads only: nothing is created, whatever the answer.
 pub async fn require(engine: &Engine, config: &Config) -> Result<()> {
     if config.env == DEFAULT_ENV {
@@ -84,10 +85,13 @@ pub async fn require(engine: &Engine, config: &Config) -> Result<()> {
     }
     let envs = Environments::read(engine, &config.project_dir()).await?;
     if envs.exists(&config.env) {
-        Ok(())
-    } else {
-        Err(usage(envs.unknown_message(&config.env)))
+        return Ok(());
     }
+    // An `up` that is creating it holds its lock before its first container exists.
+    if super::lock::probe(&super::lock_path(engine, &config.env).await?).is_some() {
+        return Ok(());
+    }
+    Err(usage(envs.unknown_message(&config.env)))
 }
 
 /// The candidate closest to `name` by edit distance, when it is close enough to be a typo.
