@@ -10,7 +10,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 #[command(name = "worlds", version, about, long_about = None, propagate_version = true)]
 #[command(
     after_help = "Start with `worlds plan` to see which dump each world gets, \
-then `worlds up`. Docs: docs/guide.md\n\n\
+then `worlds up`. Docs: docs/guide.md, `worlds man`; shell completions: \
+`worlds completions bash` (or zsh, fish, elvish, powershell).\n\n\
 Exit codes: 0 all good; 1 some world failed or a query failed somewhere; 2 usage or \
 configuration error; 3 the environment is not usable (Docker unreachable, image missing, \
 environment in use by another command, a foreign object in the way)."
@@ -20,11 +21,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "WORLDS_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// Folder holding the dump files (overrides `dumps` in the config).
-    #[arg(long, global = true, value_name = "DIR")]
-    pub dumps: Option<PathBuf>,
-
     /// Environment name: several restores can live side by side, e.g. `before` and `after`.
+    /// Only `up` creates an environment; other commands reject names that do not exist
+    /// (`default` always exists).
     #[arg(long = "env", global = true, value_name = "NAME", env = "WORLDS_ENV")]
     pub env_name: Option<String>,
 
@@ -55,10 +54,27 @@ pub enum Command {
     Connect(ConnectArgs),
     /// Run one SQL statement on every ready world and merge the results.
     Query(QueryArgs),
+    /// Show a world's server log (the server container's output, through the Docker API).
+    Logs(LogsArgs),
     /// Remove every container, volume and file of the environment.
     Down(DownArgs),
     /// List every environment on the Docker engine, of every project folder.
     Envs(EnvsArgs),
+    /// Print a shell completion script, e.g. `worlds completions bash > ~/.local/share/bash-completion/completions/worlds`.
+    Completions(CompletionsArgs),
+    /// Print the man page, e.g. `worlds man > worlds.1 && man ./worlds.1`.
+    Man,
+}
+
+impl Command {
+    /// The `--dumps` of the commands that read the dumps folder.
+    pub fn dumps(&self) -> Option<&std::path::Path> {
+        match self {
+            Command::Plan(a) => a.select.dumps.as_deref(),
+            Command::Up(a) => a.select.dumps.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Which dumps to pick.
@@ -69,9 +85,18 @@ pub struct SelectArgs {
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
 
-    /// Only these hosts (comma-separated), e.g. `--hosts host1,host3`.
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub hosts: Vec<String>,
+    /// Only these worlds (comma-separated), e.g. `--worlds host1,host3`.
+    #[arg(
+        long,
+        visible_alias = "hosts",
+        value_name = "LIST",
+        value_delimiter = ','
+    )]
+    pub worlds: Vec<String>,
+
+    /// Folder holding the dump files (overrides `dumps` in the config).
+    #[arg(long, value_name = "DIR")]
+    pub dumps: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -89,16 +114,19 @@ pub struct UpArgs {
     #[command(flatten)]
     pub select: SelectArgs,
 
-    /// Tables loaded at once per world (default: from the CPU count and the number of worlds).
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Tables loaded at once per world (default: `table_jobs` in worlds.yaml, else from the
+    /// CPU count and the number of worlds).
+    #[arg(long, alias = "jobs", value_name = "N", allow_negative_numbers = true,
+          value_parser = count(1, MAX_TABLE_JOBS))]
+    pub table_jobs: Option<usize>,
 
     /// Start the servers but do not restore the dumps.
     #[arg(long)]
     pub no_restore: bool,
 
     /// Seconds to wait for a server to accept queries.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    #[arg(long, value_name = "SECS", default_value_t = 120, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_START_TIMEOUT))]
     pub start_timeout: u64,
 
     /// Replace ready worlds that hold another dump than the plan (without it, `up` lists
@@ -113,6 +141,9 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    #[command(flatten)]
+    pub worlds: WorldsArg,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -125,6 +156,9 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct EnvArgs {
+    #[command(flatten)]
+    pub worlds: WorldsArg,
+
     /// Output format: a table, JSON, or the mysql client option file (`cnf`).
     #[arg(long, value_enum, default_value_t = EnvFormat::Table)]
     pub format: EnvFormat,
@@ -159,11 +193,13 @@ pub struct QueryArgs {
     pub worlds: Vec<String>,
 
     /// How many worlds are queried at once (default: all).
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    #[arg(long, alias = "jobs", value_name = "N", allow_negative_numbers = true,
+          value_parser = count(1, MAX_PARALLEL))]
+    pub parallel: Option<usize>,
 
     /// Seconds a world may take before its statement is cancelled on the server.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, allow_negative_numbers = true,
+          value_parser = seconds)]
     pub timeout: f64,
 
     /// Output format (default: table on a terminal, tsv otherwise).
@@ -179,7 +215,8 @@ pub struct QueryArgs {
     pub desc: bool,
 
     /// Keep only the first N rows of each statement (after --order-by).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = count(0, usize::MAX))]
     pub limit: Option<usize>,
 
     /// Leave out the header line (table, csv and tsv).
@@ -189,6 +226,36 @@ pub struct QueryArgs {
     /// Write the result to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `--worlds LIST` of the commands that show worlds.
+#[derive(Debug, Args, Clone, Default)]
+pub struct WorldsArg {
+    /// Only these worlds (comma-separated), e.g. `--worlds host1,host3`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub worlds: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The world whose server log to show, e.g. `host1`.
+    pub world: String,
+
+    /// Keep printing new lines as the server writes them (Ctrl-C ends).
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Show only the last N lines (default: the whole log).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = count(0, MAX_TAIL))]
+    pub tail: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +274,37 @@ pub struct EnvsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// Largest `up --table-jobs`.
+pub const MAX_TABLE_JOBS: usize = 64;
+/// Largest `query --parallel`.
+pub const MAX_PARALLEL: usize = 4096;
+/// Largest `up --start-timeout` (one day).
+pub const MAX_START_TIMEOUT: u64 = 86_400;
+/// Largest `query --timeout` (one day).
+pub const MAX_QUERY_TIMEOUT: f64 = 86_400.0;
+/// Largest `logs --tail`.
+pub const MAX_TAIL: usize = 100_000_000;
+
+/// A whole number from `min` to `max`; clap names the flag and the range when it is not.
+fn count(min: usize, max: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(min as u64..=max as u64)
+}
+
+/// Seconds: a finite number above 0, at most a day.
+fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if value.is_finite() && value > 0.0 && value <= MAX_QUERY_TIMEOUT {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{text} is out of range: give more than 0 and at most {MAX_QUERY_TIMEOUT} seconds"
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -242,30 +340,144 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("worlds").chain(args.iter().copied()))
+    }
+
     #[test]
     fn global_options_go_before_or_after_the_subcommand() {
-        let before = Cli::try_parse_from(["worlds", "--env", "x", "--dumps", "d", "plan"]).unwrap();
-        let after = Cli::try_parse_from(["worlds", "plan", "--env", "x", "--dumps", "d"]).unwrap();
+        let before = parse(&["--env", "x", "--config", "c.yaml", "status"]).unwrap();
+        let after = parse(&["status", "--env", "x", "--config", "c.yaml"]).unwrap();
         assert_eq!(before.env_name.as_deref(), Some("x"));
         assert_eq!(after.env_name.as_deref(), Some("x"));
-        assert_eq!(after.dumps, Some(PathBuf::from("d")));
+        assert_eq!(after.config, Some(PathBuf::from("c.yaml")));
+    }
+
+    #[test]
+    fn dumps_is_a_flag_of_plan_and_up_only() {
+        let plan = parse(&["plan", "--dumps", "d"]).unwrap();
+        assert_eq!(plan.command.dumps(), Some(std::path::Path::new("d")));
+        let up = parse(&["up", "--dumps", "d"]).unwrap();
+        assert_eq!(up.command.dumps(), Some(std::path::Path::new("d")));
+        for args in [
+            &["--dumps", "d", "plan"][..],
+            &["status", "--dumps", "d"],
+            &["query", "--dumps", "d", "SELECT 1"],
+            &["env", "--dumps", "d"],
+            &["down", "--dumps", "d"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn worlds_are_comma_separated_and_hosts_stays_an_alias() {
+        for flag in ["--worlds", "--hosts"] {
+            match parse(&["plan", flag, "host1,host10"]).unwrap().command {
+                Command::Plan(p) => assert_eq!(p.select.worlds, vec!["host1", "host10"]),
+                other => panic!("parsed as {other:?}"),
+            }
+            match parse(&["up", flag, "host2"]).unwrap().command {
+                Command::Up(u) => assert_eq!(u.select.worlds, vec!["host2"]),
+                other => panic!("parsed as {other:?}"),
+            }
+        }
+        match parse(&["status", "--worlds", "a,b"]).unwrap().command {
+            Command::Status(s) => assert_eq!(s.worlds.worlds, vec!["a", "b"]),
+            other => panic!("parsed as {other:?}"),
+        }
+        match parse(&["env", "--worlds", "a"]).unwrap().command {
+            Command::Env(e) => assert_eq!(e.worlds.worlds, vec!["a"]),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn old_jobs_spellings_are_hidden_aliases() {
+        for flag in ["--table-jobs", "--jobs"] {
+            match parse(&["up", flag, "3"]).unwrap().command {
+                Command::Up(u) => assert_eq!(u.table_jobs, Some(3)),
+                other => panic!("parsed as {other:?}"),
+            }
+        }
+        for flag in ["--parallel", "--jobs"] {
+            match parse(&["query", flag, "2", "SELECT 1"]).unwrap().command {
+                Command::Query(q) => assert_eq!(q.parallel, Some(2)),
+                other => panic!("parsed as {other:?}"),
+            }
+        }
+        let help = Cli::command()
+            .find_subcommand_mut("up")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--table-jobs"), "{help}");
+        assert!(!help.contains("--jobs"), "{help}");
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_usage_errors() {
+        for args in [
+            &["query", "--timeout", "1e20", "SELECT 1"][..],
+            &["query", "--timeout", "1e19", "SELECT 1"],
+            &["query", "--timeout", "0", "SELECT 1"],
+            &["query", "--timeout", "-1", "SELECT 1"],
+            &["query", "--timeout", "NaN", "SELECT 1"],
+            &["query", "--timeout", "inf", "SELECT 1"],
+            &["query", "--parallel", "0", "SELECT 1"],
+            &["query", "--parallel", "99999999999999999999", "SELECT 1"],
+            &["query", "--limit", "-3", "SELECT 1"],
+            &["query", "--limit", "18446744073709551616", "SELECT 1"],
+            &["up", "--table-jobs", "0"],
+            &["up", "--table-jobs", "65"],
+            &["up", "--start-timeout", "0"],
+            &["up", "--start-timeout", "18446744073709551615"],
+            &["logs", "host1", "--tail", "-1"],
+            &["logs", "host1", "--tail", "many"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            let text = err.to_string();
+            assert!(text.contains("invalid value"), "{args:?}: {text}");
+        }
+        match parse(&["query", "--timeout", "0.5", "--limit", "0", "SELECT 1"])
+            .unwrap()
+            .command
+        {
+            Command::Query(q) => {
+                assert_eq!(q.timeout, 0.5);
+                assert_eq!(q.limit, Some(0));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn logs_takes_a_world_follow_and_tail() {
+        match parse(&["logs", "host1", "-f", "--tail", "5"])
+            .unwrap()
+            .command
+        {
+            Command::Logs(l) => {
+                assert_eq!(l.world, "host1");
+                assert!(l.follow);
+                assert_eq!(l.tail, Some(5));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
     }
 
     #[test]
     fn quiet_and_verbose_are_global_and_exclusive() {
-        let cli = Cli::try_parse_from(["worlds", "-vv", "status"]).unwrap();
+        let cli = parse(&["-vv", "status"]).unwrap();
         assert_eq!((cli.quiet, cli.verbose), (false, 2));
-        let cli = Cli::try_parse_from(["worlds", "up", "-q"]).unwrap();
+        let cli = parse(&["up", "-q"]).unwrap();
         assert_eq!((cli.quiet, cli.verbose), (true, 0));
-        assert!(Cli::try_parse_from(["worlds", "-q", "-v", "up"]).is_err());
-    }
-
-    #[test]
-    fn hosts_are_comma_separated() {
-        let cli = Cli::try_parse_from(["worlds", "plan", "--hosts", "host1,host10"]).unwrap();
-        match cli.command {
-            Command::Plan(p) => assert_eq!(p.select.hosts, vec!["host1", "host10"]),
-            other => panic!("parsed as {other:?}"),
-        }
+        assert!(parse(&["-q", "-v", "up"]).is_err());
     }
 }

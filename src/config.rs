@@ -63,7 +63,9 @@ struct RawConfig {
     buffer_pool: Option<String>,
     import_tuning: Option<bool>,
     server_args: Option<Vec<String>>,
-    jobs: Option<usize>,
+    /// `jobs` is the older spelling.
+    #[serde(alias = "jobs")]
+    table_jobs: Option<usize>,
     defer_indexes: Option<bool>,
     load_data: Option<bool>,
     dump_trailer: Option<String>,
@@ -91,7 +93,7 @@ pub struct Config {
     /// Extra server options, appended last so they win.
     pub server_args: Vec<String>,
     /// Tables loaded at once per world; None = derived from the CPU count.
-    pub jobs: Option<usize>,
+    pub table_jobs: Option<usize>,
     /// Create secondary indexes after the data is loaded.
     pub defer_indexes: bool,
     /// Load INSERT rows with LOAD DATA LOCAL where that is exact.
@@ -198,10 +200,14 @@ impl Config {
                 ))
             })?,
         };
-        if raw.jobs == Some(0) {
-            return Err(usage(
-                "config key `jobs` must be at least 1 (or left out for automatic)".to_string(),
-            ));
+        if let Some(n) = raw.table_jobs {
+            if !(1..=crate::cli::MAX_TABLE_JOBS).contains(&n) {
+                return Err(usage(format!(
+                    "config key `table_jobs` (or `jobs`) must be from 1 to {} (or left out for \
+                     automatic), got {n}",
+                    crate::cli::MAX_TABLE_JOBS
+                )));
+            }
         }
         Ok(Config {
             dumps: base.join(raw.dumps.unwrap_or_else(|| PathBuf::from("dumps"))),
@@ -214,7 +220,7 @@ impl Config {
             buffer_pool,
             import_tuning: raw.import_tuning.unwrap_or(true),
             server_args: raw.server_args.unwrap_or_default(),
-            jobs: raw.jobs,
+            table_jobs: raw.table_jobs,
             defer_indexes: raw.defer_indexes.unwrap_or(true),
             load_data: raw.load_data.unwrap_or(true),
             dump_trailer,
@@ -257,7 +263,7 @@ fn parse_raw(text: &str, path: &Path) -> Result<RawConfig> {
     }
     serde_yaml::from_str::<RawConfig>(text)
         .map_err(|e| usage(format!("invalid config file {}: {e}", path.display())))
-        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, jobs, defer_indexes, load_data, dump_trailer")
+        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer")
 }
 
 fn check_timestamp_format(format: &str) -> Result<()> {
@@ -326,6 +332,8 @@ mod tests {
         assert!(err("buffer_pool: lots\n").contains("`buffer_pool`"));
         assert!(err("timestamp_format: '%Q'\n").contains("`timestamp_format`"));
         assert!(err("jobs: 0\n").contains("`jobs`"));
+        assert!(err("table_jobs: 0\n").contains("`table_jobs`"));
+        assert!(err("table_jobs: 65\n").contains("65"));
         assert!(err("dump_trailer: sometimes\n").contains("`dump_trailer`"));
         let c = Config::from_yaml("dump_trailer: required\n").unwrap();
         assert_eq!(c.dump_trailer, TrailerPolicy::Required);
@@ -333,6 +341,16 @@ mod tests {
             Config::from_yaml("").unwrap().dump_trailer,
             TrailerPolicy::Auto
         );
+    }
+
+    #[test]
+    fn table_jobs_has_the_older_spelling_jobs() {
+        assert_eq!(
+            Config::from_yaml("table_jobs: 3\n").unwrap().table_jobs,
+            Some(3)
+        );
+        assert_eq!(Config::from_yaml("jobs: 2\n").unwrap().table_jobs, Some(2));
+        assert_eq!(Config::from_yaml("").unwrap().table_jobs, None);
     }
 
     #[test]

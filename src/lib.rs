@@ -54,9 +54,15 @@ pub fn main() -> i32 {
 
 /// Run one parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    // These describe the command line itself: no config, no Docker.
+    match &cli.command {
+        Command::Completions(args) => return cmd::completions::completions(args.shell),
+        Command::Man => return cmd::completions::man(),
+        _ => {}
+    }
     let config = Config::load(
         cli.config.as_deref(),
-        cli.dumps.as_deref(),
+        cli.command.dumps(),
         cli.env_name.as_deref(),
     )?;
     match &cli.command {
@@ -67,6 +73,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Connect(args) => cmd::connect::run(&config, args).await,
         Command::Query(args) => cmd::query::run(&config, args).await,
         Command::Down(args) => cmd::down::run(&config, args).await,
+        Command::Logs(args) => cmd::logs::run(&config, args).await,
         Command::Envs(args) => cmd::envs::run(&config, args).await,
+        Command::Completions(_) | Command::Man => unreachable!("handled above"),
     }
 }

@@ -62,11 +62,23 @@ impl EnvDir {
         write_private(&self.password_path(), pw.as_bytes())
     }
 
-    pub fn write_cnf(&self, text: &str) -> Result<PathBuf> {
+    /// Write the option file, creating the folder (only `up` does that).
+    pub fn create_cnf(&self, text: &str) -> Result<PathBuf> {
         self.ensure()?;
         let path = self.cnf_path();
         write_private(&path, text.as_bytes())?;
         Ok(path)
+    }
+
+    /// Refresh the option file where `up` made the folder; `None` (and nothing written)
+    /// when this folder has none, e.g. the environment was created from another folder.
+    pub fn refresh_cnf(&self, text: &str) -> Result<Option<PathBuf>> {
+        if !self.dir.is_dir() {
+            return Ok(None);
+        }
+        let path = self.cnf_path();
+        write_private(&path, text.as_bytes())?;
+        Ok(Some(path))
     }
 
     /// Remove the whole folder; true when something was there.
@@ -145,8 +157,11 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+        assert!(env.refresh_cnf("[client]\n").unwrap().is_some());
         assert!(env.remove().unwrap());
         assert!(!env.remove().unwrap());
+        assert_eq!(env.refresh_cnf("[client]\n").unwrap(), None);
+        assert!(!dir.exists(), "refresh_cnf created {dir:?}");
         let _ = fs::remove_dir_all(dir);
     }
 }

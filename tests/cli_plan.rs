@@ -169,12 +169,30 @@ fn help_explains_every_command_and_flag() {
     };
     let top = help(&["--help"]);
     for word in [
-        "plan", "up", "status", "env", "connect", "query", "down", "--config", "--dumps", "--env",
+        "plan",
+        "up",
+        "status",
+        "env",
+        "connect",
+        "query",
+        "logs",
+        "down",
+        "completions",
+        "man",
+        "--config",
+        "--env",
     ] {
         assert!(top.contains(word), "--help lacks {word}:\n{top}");
     }
     let plan = help(&["plan", "--help"]);
-    for word in ["--at", "--hosts", "--format", "2024-06-18T21:00:00"] {
+    for word in [
+        "--at",
+        "--worlds",
+        "--hosts",
+        "--dumps",
+        "--format",
+        "2024-06-18T21:00:00",
+    ] {
         assert!(plan.contains(word), "plan --help lacks {word}:\n{plan}");
     }
 }

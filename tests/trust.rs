@@ -16,7 +16,13 @@ fn sample() -> String {
     repo().join("dumps").to_str().unwrap().to_string()
 }
 
+/// Worlds and states; none while the environment does not exist yet (an `up` just started
+/// and has not taken its lock: `status` then says there is no such environment).
 fn states(t: &TestEnv) -> Vec<(String, String)> {
+    let out = t.run(&["status", "--format", "json"]);
+    if out.status.code() == Some(2) && stderr(&out).contains("no environment") {
+        return Vec::new();
+    }
     let s = t.json(&["status", "--format", "json"]);
     s["worlds"]
         .as_array()

@@ -1,5 +1,5 @@
 //! `worlds connect WORLD`: a mysql shell on one world. The password travels in a private
-//! option file (host client) or in the environment (the client inside the world's
+//! option file (host client, when `up` made one in this folder) or in the environment (the client inside the world's
 //! container), never in process arguments. The client owns the terminal: Ctrl-C reaches it,
 //! and `worlds` waits for it and returns its exit code.
 
@@ -26,6 +26,7 @@ fn host_client() -> Option<std::path::PathBuf> {
 
 pub async fn run(config: &Config, args: &ConnectArgs) -> Result<i32> {
     let engine = Engine::connect().await?;
+    environment::known::require(&engine, config).await?;
     let env_dir = EnvDir::new(config.env_dir());
     let worlds = environment::load(&engine, &config.env, &env_dir).await?;
     let chosen = select(&worlds, std::slice::from_ref(&args.world), &config.env)?;
@@ -47,9 +48,16 @@ pub async fn run(config: &Config, args: &ConnectArgs) -> Result<i32> {
             escape(reason)
         );
     }
-    let mut command = match host_client() {
-        Some(client) => {
-            let cnf = env_dir.write_cnf(&cnf::render(&worlds, &config.database))?;
+    // The host's client reads the option file `up` keeps in this folder; without one (the
+    // environment was made from another folder) the client inside the container is used.
+    let host = match host_client() {
+        Some(client) => env_dir
+            .refresh_cnf(&cnf::render(&worlds, &config.database))?
+            .map(|cnf| (client, cnf)),
+        None => None,
+    };
+    let mut command = match host {
+        Some((client, cnf)) => {
             let mut c = Command::new(client);
             c.arg(format!("--defaults-file={}", cnf.display()))
                 .arg(format!(

@@ -8,6 +8,7 @@ use anyhow::Result;
 use crate::cli::DownArgs;
 use crate::config::Config;
 use crate::engine::{Engine, Removal, WorldContainer, WorldVolume};
+use crate::environment::known::{Environments, DEFAULT_ENV};
 use crate::environment::lock::{self, Contention, EnvLock, Holder};
 use crate::environment::lock_path;
 use crate::error::{escape, unusable, Exit};
@@ -67,6 +68,19 @@ pub async fn run(config: &Config, args: &DownArgs) -> Result<i32> {
         mine
     } else {
         let (containers, volumes) = objects(&engine, &config.env, None).await?;
+        if containers.is_empty()
+            && volumes.is_empty()
+            && !config.env_dir().exists()
+            && lock::probe(&lock_path(&engine, &config.env).await?).is_none()
+        {
+            // Nothing of it anywhere and no command changing it: say so, create nothing.
+            println!("environment {}: nothing to remove", config.env);
+            if config.env != DEFAULT_ENV {
+                let envs = Environments::read(&engine, &project).await?;
+                eprintln!("note: {}", envs.unknown_message(&config.env));
+            }
+            return Ok(Exit::Ok.code());
+        }
         let mut others: Vec<&str> = containers
             .iter()
             .map(|c| c.project.as_str())

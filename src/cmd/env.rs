@@ -30,8 +30,14 @@ struct Conn<'a> {
 
 pub async fn run(config: &Config, args: &EnvArgs) -> Result<i32> {
     let engine = Engine::connect().await?;
+    environment::known::require(&engine, config).await?;
     let env_dir = EnvDir::new(config.env_dir());
-    let worlds = environment::load(&engine, &config.env, &env_dir).await?;
+    let all = environment::load(&engine, &config.env, &env_dir).await?;
+    let worlds: Vec<environment::World> =
+        environment::select(&all, &args.worlds.worlds, &config.env)?
+            .into_iter()
+            .cloned()
+            .collect();
     if worlds.is_empty() {
         tracing::info!(
             "environment {} has no worlds; start them with `worlds up`",
@@ -39,7 +45,8 @@ pub async fn run(config: &Config, args: &EnvArgs) -> Result<i32> {
         );
     }
     let text = cnf::render(&worlds, &config.database);
-    let cnf_path = env_dir.write_cnf(&text)?;
+    // The option file of this folder always lists every world of the environment.
+    let cnf_path = env_dir.refresh_cnf(&cnf::render(&all, &config.database))?;
     match args.format {
         EnvFormat::Cnf => print(&text)?,
         EnvFormat::Json => print_json(&EnvJson {
@@ -69,11 +76,20 @@ pub async fn run(config: &Config, args: &EnvArgs) -> Result<i32> {
                 ]);
             }
             let first = group_suffix(worlds.first().map(|w| w.name()).unwrap_or("host1"));
-            print(&format!(
-                "{t}\nmysql option file: {}\n  mysql --defaults-file={} --defaults-group-suffix={first}\n",
-                cnf_path.display(),
-                cnf_path.display()
-            ))?;
+            let how = match cnf_path {
+                Some(path) => format!(
+                    "mysql option file: {}\n  mysql --defaults-file={} --defaults-group-suffix={first}\n",
+                    path.display(),
+                    path.display()
+                ),
+                None => format!(
+                    "mysql option file: none in this folder (the environment was created from \
+                     another one); write one with\n  worlds{} env --format cnf > my.cnf && \
+                     mysql --defaults-file=my.cnf --defaults-group-suffix={first}\n",
+                    crate::environment::lock::env_flag(&config.env)
+                ),
+            };
+            print(&format!("{t}\n{how}"))?;
         }
     }
     Ok(0)

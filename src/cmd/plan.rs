@@ -26,7 +26,7 @@ struct WorldJson<'a> {
 }
 
 pub fn run(config: &Config, args: &PlanArgs) -> Result<i32> {
-    let plan = plan_for(config, args.select.at.as_deref(), &args.select.hosts)?;
+    let plan = plan_for(config, args.select.at.as_deref(), &args.select.worlds)?;
     match args.format {
         Format::Json => print_json(&to_json(&plan))?,
         Format::Table => print(&render(&plan))?,

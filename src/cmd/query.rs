@@ -60,15 +60,8 @@ struct Feed {
 pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
     let text = read_sql(args)?;
     let statements = split_statements(&text)?;
-    if !(args.timeout > 0.0 && args.timeout <= 31_536_000.0) {
-        return Err(usage(
-            "--timeout must be a number of seconds above 0 and at most 31536000 (a year)",
-        ));
-    }
-    if args.jobs == Some(0) {
-        return Err(usage("--jobs must be at least 1"));
-    }
     let engine = Engine::connect().await?;
+    environment::known::require(&engine, config).await?;
     let all = environment::load(&engine, &config.env, &EnvDir::new(config.env_dir())).await?;
     if all.is_empty() {
         return Err(usage(format!(
@@ -78,7 +71,7 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
     }
     let chosen = select(&all, &args.worlds, &config.env)?;
     let timeout = Duration::from_secs_f64(args.timeout);
-    let parallel = args.jobs.unwrap_or(chosen.len()).max(1);
+    let parallel = args.parallel.unwrap_or(chosen.len()).max(1);
     let started = Instant::now();
     let statements = Arc::new(statements);
 

@@ -71,7 +71,12 @@ fn world_json(w: &World) -> WorldJson<'_> {
 
 pub async fn run(config: &Config, args: &StatusArgs) -> Result<i32> {
     let engine = Engine::connect().await?;
-    let worlds = environment::load(&engine, &config.env, &EnvDir::new(config.env_dir())).await?;
+    environment::known::require(&engine, config).await?;
+    let all = environment::load(&engine, &config.env, &EnvDir::new(config.env_dir())).await?;
+    let worlds: Vec<World> = environment::select(&all, &args.worlds.worlds, &config.env)?
+        .into_iter()
+        .cloned()
+        .collect();
     match args.format {
         Format::Json => print_json(&StatusJson {
             env: &config.env,

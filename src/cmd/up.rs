@@ -51,7 +51,7 @@ impl Drop for AbortOnDrop {
 }
 
 async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
-    let plan = plan_for(config, args.select.at.as_deref(), &args.select.hosts)?;
+    let plan = plan_for(config, args.select.at.as_deref(), &args.select.worlds)?;
     for s in &plan.skipped {
         info!("skipped {}: {}", escape(&s.file), escape(&s.reason));
     }
@@ -155,8 +155,8 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
         start_timeout: Duration::from_secs(args.start_timeout),
         restore: RestoreOptions {
             jobs: args
-                .jobs
-                .or(config.jobs)
+                .table_jobs
+                .or(config.table_jobs)
                 .unwrap_or_else(|| default_jobs(restoring)),
             default_db: config.database.clone(),
             defer_indexes: config.defer_indexes,
@@ -203,7 +203,7 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     // The option file is rewritten only from a complete list of worlds.
     let cnf_path = match worlds {
         Ok(worlds) => env_dir
-            .write_cnf(&cnf::render(&worlds, &config.database))
+            .create_cnf(&cnf::render(&worlds, &config.database))
             .ok(),
         Err(_) => None,
     };

@@ -482,6 +482,24 @@ impl Engine {
         }
     }
 
+    /// The container's log as Docker streams it: stdout and stderr frames, the last `tail`
+    /// lines (all when `None`), and with `follow` new lines until the container stops.
+    pub fn log_stream(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: Option<usize>,
+    ) -> impl futures::Stream<Item = Result<bollard::container::LogOutput, DockerError>> + '_ {
+        let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(follow)
+            .tail(&tail)
+            .build();
+        self.docker.logs(id, Some(options))
+    }
+
     /// The last `lines` lines of the container's log (stdout and stderr).
     pub async fn log_tail(&self, name: &str, lines: usize) -> String {
         let options = LogsOptionsBuilder::default()

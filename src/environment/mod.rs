@@ -3,6 +3,7 @@
 //! world) is the source of truth; `.worlds/<env>/` only holds conveniences.
 
 pub mod cnf;
+pub mod known;
 pub mod lock;
 pub mod names;
 pub mod reconcile;
@@ -125,22 +126,31 @@ pub async fn load(engine: &Engine, env: &str, env_dir: &EnvDir) -> Result<Vec<Wo
 
 /// Keep only the worlds named in `names` (all when empty); unknown names are an error.
 pub fn select<'a>(worlds: &'a [World], names: &[String], env: &str) -> Result<Vec<&'a World>> {
-    for n in names {
-        if !worlds.iter().any(|w| w.name() == n) {
-            let known: Vec<&str> = worlds.iter().map(|w| w.name()).collect();
-            return Err(usage(format!(
-                "no world {:?} in environment {env}; worlds: {}",
-                crate::error::escape(n),
-                if known.is_empty() {
-                    "none (run `worlds up`)".to_string()
-                } else {
-                    crate::error::escape(&known.join(", "))
-                }
-            )));
-        }
-    }
+    let known: Vec<&str> = worlds.iter().map(|w| w.name()).collect();
+    check_names(names, &known, env)?;
     Ok(worlds
         .iter()
         .filter(|w| names.is_empty() || names.iter().any(|n| n == w.name()))
         .collect())
+}
+
+/// Every name in `names` must be one of `known`: else a usage error listing the worlds.
+pub fn check_names(names: &[String], known: &[&str], env: &str) -> Result<()> {
+    match names.iter().find(|n| !known.contains(&n.as_str())) {
+        Some(n) => Err(unknown_world(n, known, env)),
+        None => Ok(()),
+    }
+}
+
+/// "no world X in environment E; worlds: ...".
+pub fn unknown_world(name: &str, known: &[&str], env: &str) -> anyhow::Error {
+    usage(format!(
+        "no world {:?} in environment {env}; worlds: {}",
+        crate::error::escape(name),
+        if known.is_empty() {
+            "none (run `worlds up`)".to_string()
+        } else {
+            crate::error::escape(&known.join(", "))
+        }
+    ))
 }

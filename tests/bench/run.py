@@ -13,7 +13,7 @@ Writes the results to docs/benchmarks.md.
 Settings (environment): BENCH_MB (SQL MB per world, default 250), BENCH_RUNS (default 3),
 BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_HUGE_GIB (size of the
 unterminated string, default 2), BENCH_STREAM_ROWS (rows of the streamed query result,
-default 1000000), BENCH_JOBS (worlds --jobs, default
+default 1000000), BENCH_JOBS (worlds up --table-jobs, default
 automatic), BENCH_KEEP=1 keeps bench-data/.
 """
 
@@ -165,7 +165,7 @@ def ours(folder, extra_config=""):
     try:
         args = ["up", "--dumps", str(folder)]
         if JOBS:
-            args += ["--jobs", JOBS]
+            args += ["--table-jobs", JOBS]
         _, wall, rss = env.worlds(*args, timed=True)
         recs = env.records()
         if not recs or any(r["outcome"] != "ready" for r in recs):
@@ -249,7 +249,7 @@ def main():
             log("1 world: worlds up with the dump's INSERTs instead of LOAD DATA")
             inserts = statistics.median(ours(one, "load_data: false\n")[0] for _ in range(RUNS))
             log("1 world: worlds up with one loading connection")
-            single_job = statistics.median(ours(one, "jobs: 1\n")[0] for _ in range(RUNS))
+            single_job = statistics.median(ours(one, "table_jobs: 1\n")[0] for _ in range(RUNS))
 
     generate(big, 1, MEM_MB)
     log(f"memory check: restoring one dump of about {MEM_MB} MB of SQL")
@@ -284,7 +284,7 @@ def main():
     out.append("")
     out.append("What each part gives (1 world, restore seconds, medians): "
                f"default {rows[0][3]:.1f} s; with `defer_indexes: false` {inline:.1f} s; "
-               f"with `load_data: false` {inserts:.1f} s; with `jobs: 1` {single_job:.1f} s.")
+               f"with `load_data: false` {inserts:.1f} s; with `table_jobs: 1` {single_job:.1f} s.")
     out.append("")
     out.append(f"Memory: restoring one dump of {big_sql:.0f} MB of SQL took {r:.1f} s with a peak RSS "
                f"of {big_rss:.0f} MB for `worlds`. A {path.stat().st_size / 1e6:.1f} MB gzip holding one "
