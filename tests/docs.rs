@@ -1,0 +1,228 @@
+//! Docs that run: every `worlds ...` command shown in README.md and docs/guide.md runs, in
+//! the order shown, on a copy of the sample dumps, and does what the docs say: plain command
+//! lines succeed, and `$ worlds ...` transcripts end the way their shown output does.
+//! Environment names in the commands get a prefix of this test's own, so the test never meets
+//! a user's environments.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{repo, TestEnv, WORLDS};
+
+/// One command as the docs show it.
+#[derive(Debug)]
+struct Shown {
+    file: &'static str,
+    line: usize,
+    command: String,
+    /// The output shown under a `$ ` transcript line, if any.
+    output: Option<Vec<String>>,
+}
+
+/// Commands left out, each with the reason.
+const SKIPPED: [(&str, &str); 2] = [
+    ("worlds logs host1 -f", "follows the log until Ctrl-C"),
+    (
+        "worlds plan --dumps /mnt/backups/game",
+        "a folder of the reader's",
+    ),
+];
+
+/// Cut a trailing `# comment` that stands outside quotes.
+fn without_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if prev.is_whitespace() => return line[..i].trim_end(),
+            _ => {}
+        }
+        prev = c;
+    }
+    line.trim_end()
+}
+
+fn open_quote(text: &str) -> bool {
+    text.chars().filter(|&c| c == '"').count() % 2 == 1
+}
+
+/// Every `worlds` command in the fenced blocks of `text`.
+fn commands(file: &'static str, text: &str) -> Vec<Shown> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            i += 1;
+            continue;
+        }
+        let trimmed = line.trim();
+        let transcript = trimmed.starts_with("$ worlds ");
+        if !in_block || !(trimmed.starts_with("worlds ") || transcript) {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut command = trimmed.trim_start_matches("$ ").to_string();
+        while open_quote(&command) && i + 1 < lines.len() {
+            i += 1;
+            command.push('\n');
+            command.push_str(lines[i].trim());
+        }
+        let command = without_comment(&command).to_string();
+        let output = transcript.then(|| {
+            let mut shown = Vec::new();
+            while i + 1 < lines.len() && !lines[i + 1].trim_start().starts_with("```") {
+                i += 1;
+                shown.push(lines[i].to_string());
+            }
+            shown
+        });
+        out.push(Shown {
+            file,
+            line: start,
+            command,
+            output,
+        });
+        i += 1;
+    }
+    out
+}
+
+/// `--env NAME` becomes `--env PREFIX-NAME`.
+fn with_prefix(command: &str, prefix: &str) -> String {
+    let mut out = String::new();
+    let mut rest = command;
+    while let Some(at) = rest.find("--env ") {
+        let (head, tail) = rest.split_at(at + "--env ".len());
+        out.push_str(head);
+        let tail = tail.trim_start();
+        out.push_str(prefix);
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn every_command_in_the_docs_runs_as_shown() {
+    let t = TestEnv::new("docs", 37);
+    let prefix = format!("{}-", t.env);
+    copy_dir(&repo().join("dumps"), &t.dir.join("dumps"));
+    std::fs::write(
+        t.dir.join("investigation.sql"),
+        "SELECT COUNT(*) AS players FROM player;\nSELECT MAX(score) AS best FROM player;\n",
+    )
+    .unwrap();
+    let bin = Path::new(WORLDS).parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let mut shown = commands("README.md", include_str!("../README.md"));
+    shown.extend(commands("docs/guide.md", include_str!("../docs/guide.md")));
+    assert!(shown.len() >= 30, "too few commands found: {shown:?}");
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for s in &shown {
+        if SKIPPED.iter().any(|(c, _)| s.command == *c) {
+            continue;
+        }
+        let command = with_prefix(&s.command, &prefix);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .current_dir(&t.dir)
+            .env("PATH", &path)
+            .env("WORLDS_ENV", format!("{prefix}default"))
+            .env_remove("WORLDS_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sh");
+        ran += 1;
+        let code = out.status.code().unwrap_or(-1);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .replace(&prefix, "");
+        let want_failure = s.output.as_ref().is_some_and(|o| {
+            o.iter()
+                .any(|l| l.starts_with("error:") || l.contains("Nothing was changed"))
+        });
+        let ok = if want_failure { code != 0 } else { code == 0 };
+        // A transcript's first line of text (not a table) is in the output.
+        let first_shown = s
+            .output
+            .as_ref()
+            .and_then(|o| o.first())
+            .map(|l| l.chars().take(25).collect::<String>())
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()));
+        let shown_ok = first_shown.as_ref().is_none_or(|l| text.contains(l.as_str()));
+        if !ok || !shown_ok {
+            failures.push(format!(
+                "{}:{}: `{}` exited {code}{}\n{}",
+                s.file,
+                s.line,
+                s.command,
+                if shown_ok {
+                    String::new()
+                } else {
+                    format!(", without the shown {:?}", first_shown.unwrap_or_default())
+                },
+                text.lines().take(12).collect::<Vec<_>>().join("\n")
+            ));
+        }
+    }
+    let _ = Command::new(WORLDS)
+        .args(["down", "--all"])
+        .current_dir(&t.dir)
+        .output();
+    assert!(ran >= 30, "only {ran} commands ran");
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} commands from the docs did not run as shown:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn commands_are_found_with_their_comments_and_quotes() {
+    let text = "intro\n```sh\nworlds up   # start # all\nworlds query \"SELECT a\n  FROM t # not a comment\"\n$ worlds --env x status\nerror: no environment\n```\nworlds plan\n";
+    let found = commands("t.md", text);
+    let got: Vec<(&str, usize, bool)> = found
+        .iter()
+        .map(|s| (s.command.as_str(), s.line, s.output.is_some()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("worlds up", 3, false),
+            ("worlds query \"SELECT a\nFROM t # not a comment\"", 4, false),
+            ("worlds --env x status", 6, true),
+        ]
+    );
+    assert_eq!(
+        with_prefix("worlds --env  after up --env b", "p-"),
+        "worlds --env p-after up --env p-b"
+    );
+}
