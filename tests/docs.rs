@@ -176,7 +176,9 @@ fn every_command_in_the_docs_runs_as_shown() {
             .and_then(|o| o.first())
             .map(|l| l.chars().take(25).collect::<String>())
             .filter(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()));
-        let shown_ok = first_shown.as_ref().is_none_or(|l| text.contains(l.as_str()));
+        let shown_ok = first_shown
+            .as_ref()
+            .is_none_or(|l| text.contains(l.as_str()));
         if !ok || !shown_ok {
             failures.push(format!(
                 "{}:{}: `{}` exited {code}{}\n{}",
@@ -217,7 +219,11 @@ fn commands_are_found_with_their_comments_and_quotes() {
         got,
         vec![
             ("worlds up", 3, false),
-            ("worlds query \"SELECT a\nFROM t # not a comment\"", 4, false),
+            (
+                "worlds query \"SELECT a\nFROM t # not a comment\"",
+                4,
+                false
+            ),
             ("worlds --env x status", 6, true),
         ]
     );
