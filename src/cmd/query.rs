@@ -34,8 +34,9 @@ use crate::state::EnvDir;
 
 /// Rows a holding output (the table, `--order-by` without `--limit`) takes per statement.
 const HOLD_CAP: usize = 200_000;
-/// Events in flight per world.
-const CHANNEL: usize = 256;
+/// Batches in flight per world, and rows per batch: a few thousand rows at most wait.
+const CHANNEL: usize = 4;
+const BATCH: usize = 1024;
 /// How long a world's server waits for us to read its result.
 const NET_WRITE_TIMEOUT_SECS: u32 = 86_400;
 
@@ -43,7 +44,7 @@ const NET_WRITE_TIMEOUT_SECS: u32 = 86_400;
 #[derive(Debug)]
 enum Event {
     Columns(Vec<String>),
-    Row(Vec<Cell>),
+    Rows(Vec<Vec<Cell>>),
     /// The statement finished; rows affected when it returned no result set.
     Done(u64),
     Error(String),
@@ -123,11 +124,15 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
     });
     let to_file = args.output.is_some();
     let out: Box<dyn Write + Send> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            1 << 18,
             std::fs::File::create(path)
                 .map_err(|e| usage(format!("cannot write --output {}: {e}", path.display())))?,
         )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+        None => Box::new(std::io::BufWriter::with_capacity(
+            1 << 18,
+            std::io::stdout(),
+        )),
     };
     let header = !args.no_header;
     let shown = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -240,7 +245,7 @@ async fn print_all(
                     &mut errors,
                 ),
                 Some(Event::Error(e)) => stop(feed, e, &mut errors),
-                Some(Event::Row(_)) => stop(feed, "rows without columns".to_string(), &mut errors),
+                Some(Event::Rows(_)) => stop(feed, "rows without columns".to_string(), &mut errors),
                 Some(event) => {
                     starts.push(Some(event));
                     continue;
@@ -298,7 +303,11 @@ async fn print_all(
                 }
                 loop {
                     match feed.rx.recv().await {
-                        Some(Event::Row(values)) => sink.row(lineup.row(&feed.world, values))?,
+                        Some(Event::Rows(batch)) => {
+                            for values in batch {
+                                sink.row(lineup.row(&feed.world, values))?;
+                            }
+                        }
                         Some(Event::Done(_)) => break,
                         Some(Event::Error(e)) => {
                             stop(feed, e, &mut errors);
@@ -474,13 +483,25 @@ async fn statement(
         columns.iter().map(|c| c.name_str().into_owned()).collect(),
     ))
     .await?;
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
         let clock = Instant::now();
         let next = tokio::time::timeout(timeout.saturating_sub(used), result.next()).await;
         used += clock.elapsed();
         match next {
-            Ok(Ok(Some(row))) => send(Event::Row(to_cells(row, &columns))).await?,
-            Ok(Ok(None)) => break,
+            Ok(Ok(Some(row))) => {
+                batch.push(to_cells(row, &columns));
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    send(Event::Rows(full)).await?;
+                }
+            }
+            Ok(Ok(None)) => {
+                if !batch.is_empty() {
+                    send(Event::Rows(batch)).await?;
+                }
+                break;
+            }
             Ok(Err(e)) => {
                 send(Event::Error(e.to_string())).await?;
                 return Err(Stop);
@@ -508,12 +529,16 @@ async fn cancel(target: &Target, id: u32) -> Result<(), String> {
     r.map_err(|e| e.to_string())
 }
 
+/// A row's values, with room for the world's name in front.
 fn to_cells(row: mysql_async::Row, columns: &[Column]) -> Vec<Cell> {
-    row.unwrap()
-        .into_iter()
-        .zip(columns)
-        .map(|(v, c)| to_cell(v, c))
-        .collect()
+    let mut cells = Vec::with_capacity(columns.len() + 1);
+    cells.extend(
+        row.unwrap()
+            .into_iter()
+            .zip(columns)
+            .map(|(v, c)| to_cell(v, c)),
+    );
+    cells
 }
 
 const BINARY_CHARSET: u16 = 63;

@@ -163,6 +163,7 @@ fn compare_decimal(a: &str, b: &str) -> Option<Ordering> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lineup {
     map: Vec<Option<usize>>,
+    identity: bool,
     pub drift: Option<String>,
 }
 
@@ -211,11 +212,21 @@ impl Lineup {
             }
             format!("columns differ from the first world's: {}", what.join("; "))
         });
-        Lineup { map, drift }
+        let identity = map.iter().enumerate().all(|(i, m)| *m == Some(i));
+        Lineup {
+            map,
+            identity,
+            drift,
+        }
     }
 
     /// A world's row under the header, after the world's name.
     pub fn row(&self, world: &str, mut values: Vec<Cell>) -> Vec<Cell> {
+        // The common case: the world's columns are the header's, in order.
+        if self.identity && values.len() == self.map.len() {
+            values.insert(0, Cell::Text(world.to_string()));
+            return values;
+        }
         let mut out = Vec::with_capacity(self.map.len() + 1);
         out.push(Cell::Text(world.to_string()));
         for i in &self.map {

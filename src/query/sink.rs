@@ -63,6 +63,7 @@ pub struct Delimited<W: Write> {
     out: W,
     csv: bool,
     header: bool,
+    scratch: Vec<u8>,
 }
 
 impl<W: Write> Delimited<W> {
@@ -71,6 +72,7 @@ impl<W: Write> Delimited<W> {
             out,
             csv: true,
             header,
+            scratch: Vec::new(),
         }
     }
 
@@ -79,20 +81,25 @@ impl<W: Write> Delimited<W> {
             out,
             csv: false,
             header,
+            scratch: Vec::new(),
         }
     }
 
-    fn field(&self, c: &Cell) -> String {
-        if self.csv {
-            match c {
-                Cell::Null => String::new(),
-                other => csv_field(&other.display()),
+    /// Append one value to `line`, escaped for the format.
+    fn field(&self, line: &mut Vec<u8>, c: &Cell) {
+        match (c, self.csv) {
+            (Cell::Null, true) => {}
+            (Cell::Null, false) => line.extend_from_slice(b"\\N"),
+            (Cell::Int(i), _) => {
+                let _ = write!(line, "{i}");
             }
-        } else {
-            match c {
-                Cell::Null => "\\N".to_string(),
-                other => tsv_field(&other.display()),
+            (Cell::UInt(u), _) => {
+                let _ = write!(line, "{u}");
             }
+            (Cell::Text(t), true) => line.extend_from_slice(csv_field(t).as_bytes()),
+            (Cell::Text(t), false) => push_tsv(line, t),
+            (other, true) => line.extend_from_slice(csv_field(&other.display()).as_bytes()),
+            (other, false) => push_tsv(line, &other.display()),
         }
     }
 
@@ -105,6 +112,26 @@ impl<W: Write> Delimited<W> {
         self.out.write_all(fields.join(sep).as_bytes())?;
         self.out.write_all(end.as_bytes())
     }
+}
+
+/// Append `s` as a TSV field: backslash, tab, newline, CR and NUL escaped.
+fn push_tsv(line: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            0 => b"\\0",
+            _ => continue,
+        };
+        line.extend_from_slice(&bytes[from..i]);
+        line.extend_from_slice(escaped);
+        from = i + 1;
+    }
+    line.extend_from_slice(&bytes[from..]);
 }
 
 fn csv_field(s: &str) -> String {
@@ -148,8 +175,18 @@ impl<W: Write> Sink for Delimited<W> {
     }
 
     fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
-        let fields: Vec<String> = row.iter().map(|c| self.field(c)).collect();
-        self.line(&fields)
+        let mut line = std::mem::take(&mut self.scratch);
+        line.clear();
+        for (i, c) in row.iter().enumerate() {
+            if i > 0 {
+                line.push(if self.csv { b',' } else { b'\t' });
+            }
+            self.field(&mut line, c);
+        }
+        line.extend_from_slice(if self.csv { b"\r\n" } else { b"\n" });
+        let written = self.out.write_all(&line);
+        self.scratch = line;
+        written
     }
 
     fn end(&mut self, _: &Statement<'_>, _: &[WorldError]) -> io::Result<()> {
