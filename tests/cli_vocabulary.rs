@@ -350,22 +350,13 @@ fn completions_and_man_page_come_from_the_command_line() {
         page.contains("\\-\\-start\\-timeout"),
         "man page lacks up's options"
     );
-    // It renders: `man` formats it, with the sections of the subcommands.
-    let file = t.dir.join("worlds.1");
-    std::fs::write(&file, &page).unwrap();
-    let out = Command::new("man")
-        .arg("-l")
-        .arg(&file)
-        .env("MANPAGER", "cat")
-        .env("MANWIDTH", "100")
-        .output()
-        .expect("run man");
-    assert_code(&out, 0, "man -l worlds.1");
-    let text = stdout(&out);
-    for words in ["WORLDS LOGS", "worlds logs [OPTIONS] <WORLD>", "--tail N"] {
-        assert!(
-            text.contains(words),
-            "rendered page lacks {words:?}:\n{text}"
-        );
-    }
+    // Every option of a subcommand is in its section, escaped for roff.
+    let logs = page
+        .split(".SH \"WORLDS LOGS\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no logs section:\n{page}"));
+    assert!(
+        logs.contains("\\-\\-tail"),
+        "logs section lacks --tail:\n{logs}"
+    );
 }
