@@ -274,7 +274,7 @@ def main():
 
     out = []
     out.append(f"Machine: {cores} cores; server image worlds/mariadb:10.11 for both; "
-               f"{RUNS} runs each, medians; worlds --jobs {JOBS or 'automatic'}.")
+               f"{RUNS} runs each, medians; worlds up --table-jobs {JOBS or 'automatic'}.")
     out.append("")
     out.append("| case | MB of SQL | stock client s | worlds s | worlds MB/s | stock MB/s | speed-up | `worlds up` wall s | peak RSS of worlds |")
     out.append("|---|---|---|---|---|---|---|---|---|")
