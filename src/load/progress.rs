@@ -1,6 +1,6 @@
 //! Progress of `up`: one line per world naming its phase (starting server, reading dump,
 //! loading, building indexes, verifying, done or failed) and an overall line on a terminal;
-//! plain periodic lines otherwise; nothing with `-q`. Sizes and rates are in decimal units
+//! plain lines otherwise, at each new phase and every few seconds; nothing with `-q`. Sizes and rates are in decimal units
 //! (kB, MB, GB), as everywhere else in `worlds`; rate and ETA appear once loading started.
 
 use std::io::IsTerminal;
@@ -23,6 +23,8 @@ struct Item {
     loading_since: Option<(Instant, u64)>,
     /// The phase seen last, and since when.
     phase: (Phase, Instant),
+    /// The phase of the last log line (off a terminal, every new phase gets a line).
+    logged: Option<Phase>,
 }
 
 impl Item {
@@ -167,6 +169,7 @@ impl Progress {
                     done: false,
                     loading_since: None,
                     phase: (Phase::Starting, now),
+                    logged: None,
                 }
             })
             .collect();
@@ -215,8 +218,9 @@ impl Progress {
             if let Some(bar) = &item.bar {
                 bar.set_position(seen.read);
                 bar.set_message(describe(&seen, true));
-            } else if log_due {
+            } else if log_due || item.logged != Some(seen.phase) {
                 info!("{}: {}", item.world, describe(&seen, false));
+                item.logged = Some(seen.phase);
             }
         }
         let total: u64 = inner.items.iter().map(|i| i.total).sum();
