@@ -32,7 +32,13 @@ fn sample_dumps_up_status_env_connect_down() {
         assert_eq!(w["world"], name.as_str());
         assert_eq!(w["state"], "ready", "{w}");
         assert_eq!(w["host"], "127.0.0.1");
-        assert_eq!(w["port"], u64::from(t.port_base) + i as u64);
+        // World i wants port_base + i; a port another program holds moves it up a little.
+        let port = w["port"].as_u64().unwrap_or(0);
+        let base = u64::from(t.port_base);
+        assert!(
+            (base + i as u64..base + 20).contains(&port),
+            "{name} on port {port}, base {base}"
+        );
         assert_eq!(w["container"], format!("worlds.{}.{name}", t.env).as_str());
         assert!(w["dump"]
             .as_str()
