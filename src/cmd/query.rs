@@ -7,15 +7,13 @@
 //! that). Memory stays bounded whatever the result size, and the first row is printed as soon
 //! as the first world sends it.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Column, Conn, Value};
+use mysql_async::{Column, Conn};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::{QueryArgs, QueryFormat};
@@ -29,7 +27,7 @@ use crate::output::human_duration;
 use crate::query::sink::{
     Counted, Delimited, JsonOut, Limited, Ordered, Sink, Statement, TableOut, Vertical, WorldError,
 };
-use crate::query::{union_header, Cell, Lineup};
+use crate::query::{collapse, union_header, Cell, Lineup};
 use crate::state::EnvDir;
 
 /// Rows a holding output (the table, `--order-by` without `--limit`) takes per statement.
@@ -333,23 +331,6 @@ async fn print_all(
     Ok(())
 }
 
-/// The same error from several worlds on one line: (`host1, host3`, error).
-fn collapse(errors: &[WorldError]) -> Vec<(String, String)> {
-    let mut by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
-    for (world, error) in errors {
-        let e = error.as_str();
-        if !by_text.contains_key(e) {
-            order.push(e);
-        }
-        by_text.entry(e).or_default().push(world);
-    }
-    order
-        .into_iter()
-        .map(|e| (by_text[e].join(", "), e.to_string()))
-        .collect()
-}
-
 fn read_sql(args: &QueryArgs) -> Result<String> {
     if let Some(sql) = &args.sql {
         Ok(sql.clone())
@@ -536,62 +517,9 @@ fn to_cells(row: mysql_async::Row, columns: &[Column]) -> Vec<Cell> {
         row.unwrap()
             .into_iter()
             .zip(columns)
-            .map(|(v, c)| to_cell(v, c)),
+            .map(|(v, c)| Cell::of(v, c)),
     );
     cells
-}
-
-const BINARY_CHARSET: u16 = 63;
-
-fn to_cell(value: Value, column: &Column) -> Cell {
-    use ColumnType::*;
-    let bytes = match value {
-        Value::NULL => return Cell::Null,
-        Value::Bytes(b) => b,
-        Value::Int(i) => return Cell::Int(i),
-        Value::UInt(u) => return Cell::UInt(u),
-        other => other.as_sql(true).into_bytes(),
-    };
-    let ty = column.column_type();
-    let integer = matches!(
-        ty,
-        MYSQL_TYPE_TINY
-            | MYSQL_TYPE_SHORT
-            | MYSQL_TYPE_LONG
-            | MYSQL_TYPE_LONGLONG
-            | MYSQL_TYPE_INT24
-            | MYSQL_TYPE_YEAR
-    );
-    if integer {
-        if let Ok(text) = std::str::from_utf8(&bytes) {
-            if column.flags().contains(ColumnFlags::UNSIGNED_FLAG) {
-                if let Ok(u) = text.parse::<u64>() {
-                    return Cell::UInt(u);
-                }
-            } else if let Ok(i) = text.parse::<i64>() {
-                return Cell::Int(i);
-            }
-        }
-    }
-    let binary_type = matches!(
-        ty,
-        MYSQL_TYPE_STRING
-            | MYSQL_TYPE_VAR_STRING
-            | MYSQL_TYPE_VARCHAR
-            | MYSQL_TYPE_BLOB
-            | MYSQL_TYPE_TINY_BLOB
-            | MYSQL_TYPE_MEDIUM_BLOB
-            | MYSQL_TYPE_LONG_BLOB
-            | MYSQL_TYPE_GEOMETRY
-            | MYSQL_TYPE_BIT
-    );
-    if (binary_type && column.character_set() == BINARY_CHARSET) || ty == MYSQL_TYPE_BIT {
-        return Cell::Bytes(bytes);
-    }
-    match String::from_utf8(bytes) {
-        Ok(s) => Cell::Text(s),
-        Err(e) => Cell::Bytes(e.into_bytes()),
-    }
 }
 
 #[cfg(test)]

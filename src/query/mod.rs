@@ -4,7 +4,10 @@
 pub mod sink;
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::{Column, Value};
 use serde_json::{json, Value as Json};
 
 /// One value of a result.
@@ -53,6 +56,80 @@ impl Cell {
     fn is_number(&self) -> bool {
         matches!(self, Cell::Int(_) | Cell::UInt(_))
     }
+}
+
+const BINARY_CHARSET: u16 = 63;
+
+impl Cell {
+    /// A value as the server sent it, typed by its column: integers as numbers, binary
+    /// strings as bytes, the rest as text.
+    pub fn of(value: Value, column: &Column) -> Cell {
+        use ColumnType::*;
+        let bytes = match value {
+            Value::NULL => return Cell::Null,
+            Value::Bytes(b) => b,
+            Value::Int(i) => return Cell::Int(i),
+            Value::UInt(u) => return Cell::UInt(u),
+            other => other.as_sql(true).into_bytes(),
+        };
+        let ty = column.column_type();
+        let integer = matches!(
+            ty,
+            MYSQL_TYPE_TINY
+                | MYSQL_TYPE_SHORT
+                | MYSQL_TYPE_LONG
+                | MYSQL_TYPE_LONGLONG
+                | MYSQL_TYPE_INT24
+                | MYSQL_TYPE_YEAR
+        );
+        if integer {
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                if column.flags().contains(ColumnFlags::UNSIGNED_FLAG) {
+                    if let Ok(u) = text.parse::<u64>() {
+                        return Cell::UInt(u);
+                    }
+                } else if let Ok(i) = text.parse::<i64>() {
+                    return Cell::Int(i);
+                }
+            }
+        }
+        let binary_type = matches!(
+            ty,
+            MYSQL_TYPE_STRING
+                | MYSQL_TYPE_VAR_STRING
+                | MYSQL_TYPE_VARCHAR
+                | MYSQL_TYPE_BLOB
+                | MYSQL_TYPE_TINY_BLOB
+                | MYSQL_TYPE_MEDIUM_BLOB
+                | MYSQL_TYPE_LONG_BLOB
+                | MYSQL_TYPE_GEOMETRY
+                | MYSQL_TYPE_BIT
+        );
+        if (binary_type && column.character_set() == BINARY_CHARSET) || ty == MYSQL_TYPE_BIT {
+            return Cell::Bytes(bytes);
+        }
+        match String::from_utf8(bytes) {
+            Ok(s) => Cell::Text(s),
+            Err(e) => Cell::Bytes(e.into_bytes()),
+        }
+    }
+}
+
+/// The same error from several worlds on one line: (`host1, host3`, error).
+pub fn collapse(errors: &[sink::WorldError]) -> Vec<(String, String)> {
+    let mut by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for (world, error) in errors {
+        let e = error.as_str();
+        if !by_text.contains_key(e) {
+            order.push(e);
+        }
+        by_text.entry(e).or_default().push(world);
+    }
+    order
+        .into_iter()
+        .map(|e| (by_text[e].join(", "), e.to_string()))
+        .collect()
 }
 
 /// Where a value sorts for `--order-by`: NULL, then numbers, then text, then binary.
