@@ -12,7 +12,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
     after_help = "Start with `worlds plan` to see which dump each world gets, \
 then `worlds up`. Docs: docs/guide.md, `worlds man`; shell completions: \
 `worlds completions bash` (or zsh, fish, elvish, powershell).\n\n\
-Exit codes: 0 all good; 1 some world failed or a query failed somewhere; 2 usage or \
+Exit codes: 0 all good; 1 some world failed, a query failed somewhere, or `diff --exit-code` \
+found differences; 2 usage or \
 configuration error; 3 the environment is not usable (Docker unreachable, image missing, \
 environment in use by another command, a foreign object in the way)."
 )]
