@@ -497,6 +497,38 @@ mod tests {
     }
 
     #[test]
+    fn the_files_in_dumps_are_these() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dumps");
+        let mut found: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains("_fulldump_"))
+            .collect();
+        found.sort();
+        let dumps = sample_dumps();
+        let wanted: Vec<String> = dumps.iter().map(SampleDump::file_name).collect();
+        assert_eq!(
+            found, wanted,
+            "regenerate with: worlds-gen --out dumps --samples"
+        );
+        for dump in &dumps {
+            let gz = std::fs::read(dir.join(dump.file_name())).unwrap();
+            // The same header and the same SQL; the compressed bytes may differ with
+            // another version of the compressor.
+            assert_eq!(
+                gz[..10],
+                gzipped(dump).unwrap()[..10],
+                "{}",
+                dump.file_name()
+            );
+            let mut sql = Vec::new();
+            io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut sql)
+                .unwrap();
+            assert!(sql == super::sql(dump), "{} differs", dump.file_name());
+        }
+    }
+
+    #[test]
     fn written_like_mysqldump_57() {
         let (_, after) = by_host(2);
         let text = String::from_utf8(sql(&after)).unwrap();
