@@ -126,7 +126,7 @@ fn every_command_in_the_docs_runs_as_shown() {
     copy_dir(&repo().join("dumps"), &t.dir.join("dumps"));
     std::fs::write(
         t.dir.join("investigation.sql"),
-        "SELECT COUNT(*) AS players FROM player;\nSELECT MAX(score) AS best FROM player;\n",
+        "SELECT COUNT(*) AS players FROM player;\nSELECT MAX(player_score) AS best FROM player;\n",
     )
     .unwrap();
     let bin = Path::new(WORLDS).parent().unwrap().to_path_buf();
