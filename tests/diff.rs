@@ -217,11 +217,14 @@ fn diff_between_two_restores_counts_lists_and_flags_exactly() {
     );
     assert!(text.contains("host3 !"), "{text}");
     assert!(
-        text.contains("! host3 stands out: player_score changed by +59400"),
+        text.contains("! host3 stands out: player_score changed by +59,400"),
         "{text}"
     );
     assert!(text.contains("schema: host1: column bonus added"), "{text}");
-    assert!(text.contains("player_score: 200 -> 1200 (+1000)"), "{text}");
+    assert!(
+        text.contains("player_score: 200 -> 1200 (+1,000)"),
+        "{text}"
+    );
     assert!(
         text.contains("host1: 1 of 5 differing rows listed"),
         "{text}"

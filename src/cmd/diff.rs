@@ -1075,22 +1075,15 @@ impl<'a> Report<'a> {
                 }
             }
         }
-        let from_rows = format!("rows {}", self.spec.from_env);
-        let to_rows = format!("rows {}", self.spec.to_env);
         let mut header: Vec<String> = vec![
             "world".into(),
-            from_rows,
-            to_rows,
+            format!("rows {} -> {}", self.spec.from_env, self.spec.to_env),
             "added".into(),
             "removed".into(),
             "changed".into(),
-            "changed columns".into(),
+            "columns changed".into(),
         ];
-        header.extend(
-            numeric
-                .iter()
-                .map(|n| format!("{n} change: sum (min..max)")),
-        );
+        header.extend(numeric.iter().map(|n| format!("{n}: sum (min..max)")));
         let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
         let mut table = crate::output::table(&header_refs);
         for (i, (name, o)) in self.worlds.iter().enumerate() {
@@ -1111,8 +1104,7 @@ impl<'a> Report<'a> {
                 .collect();
             let mut cells = vec![
                 format!("{name}{mark}"),
-                t.rows_from.to_string(),
-                t.rows_to.to_string(),
+                format!("{} -> {}", t.rows_from, t.rows_to),
                 t.added.to_string(),
                 t.removed.to_string(),
                 t.changed.to_string(),
@@ -1238,7 +1230,7 @@ fn values_text(r: &Listed) -> String {
                     .deltas
                     .iter()
                     .find(|(n, _)| n == name)
-                    .map(|(_, d)| format!(" ({})", d.signed()))
+                    .map(|(_, d)| format!(" ({})", d.readable()))
                     .unwrap_or_default();
                 format!("{name}: {} -> {}{delta}", a.display(), b.display())
             })
@@ -1259,7 +1251,7 @@ fn values_text(r: &Listed) -> String {
 }
 
 fn show_number(n: &Option<Number>) -> String {
-    n.as_ref().map_or("?".to_string(), Number::signed)
+    n.as_ref().map_or("?".to_string(), Number::readable)
 }
 
 fn one_line(s: &str, max: usize) -> String {
@@ -1335,7 +1327,11 @@ fn stand_out(worlds: &[(String, Outcome)]) -> Vec<Vec<String>> {
 
 fn signed_f64(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{:+}", x as i64)
+        Number::Exact {
+            unscaled: x as i128,
+            scale: 0,
+        }
+        .readable()
     } else {
         format!("{x:+}")
     }

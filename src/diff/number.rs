@@ -156,6 +156,23 @@ impl Number {
             format!("+{text}")
         }
     }
+
+    /// For people: signed, whole numbers with thousands separators (`+255,081`).
+    pub fn readable(&self) -> String {
+        let text = self.signed();
+        let (sign, digits) = text.split_at(1);
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return text;
+        }
+        let mut out = String::from(sign);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
 }
 
 impl fmt::Display for Number {
@@ -231,6 +248,10 @@ mod tests {
             "-1000"
         );
         assert_eq!(n(Kind::Int, "5").minus(&n(Kind::Int, "5")).signed(), "+0");
+        assert_eq!(n(Kind::Int, "255081").readable(), "+255,081");
+        assert_eq!(n(Kind::Int, "-1000").readable(), "-1,000");
+        assert_eq!(n(Kind::Int, "999").readable(), "+999");
+        assert_eq!(n(Kind::Decimal, "-1000.50").readable(), "-1000.50");
         // 0.1 + 0.2 is 0.3 here, unlike in doubles.
         assert_eq!(
             n(Kind::Decimal, "0.1")
