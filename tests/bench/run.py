@@ -229,7 +229,7 @@ def fill(env, sql):
     status = json.loads(env.worlds("status", "--format", "json")[0])["worlds"]
     procs = [subprocess.Popen(["docker", "exec", "-e", "MYSQL_PWD", w["container"], "mariadb", "-uroot",
                                "-D", "game", "-e", sql], env=dict(os.environ, MYSQL_PWD=creds[w["world"]]),
-                              stderr=subprocess.PIPE, text=True) for w in status]
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for w in status]
     for p in procs:
         _, err = p.communicate()
         if p.returncode != 0:
