@@ -336,7 +336,7 @@ async fn describe(
         .await
         .map_err(|e| match &spec.source {
             Source::Table { .. } => format!("cannot read {} in {env}: {e}", spec.source.name()),
-            Source::Query(_) => format!("the query fails in {env}: {e}"),
+            Source::Query(_) => format!("the query fails in {env}: {e}{}", hint(&e, None)),
         })?;
     let columns: Vec<Column> = result.columns().map(|c| c.to_vec()).unwrap_or_default();
     result
@@ -546,15 +546,8 @@ async fn compare_world(
     send(tx, Event::Layout(layout.clone())).await?;
 
     let (ra, rb) = tokio::join!(a.query_iter(sql.as_str()), b.query_iter(sql.as_str()));
-    let mut ra = ra.map_err(|e| {
-        format!(
-            "cannot read {} in {}: {e}",
-            spec.source.name(),
-            spec.from_env
-        )
-    })?;
-    let mut rb =
-        rb.map_err(|e| format!("cannot read {} in {}: {e}", spec.source.name(), spec.to_env))?;
+    let mut ra = ra.map_err(|e| read_failed(spec, &spec.from_env, &e))?;
+    let mut rb = rb.map_err(|e| read_failed(spec, &spec.to_env, &e))?;
     let columns_a: Arc<[Column]> = ra.columns().unwrap_or_else(|| Arc::from(Vec::new()));
     let columns_b: Arc<[Column]> = rb.columns().unwrap_or_else(|| Arc::from(Vec::new()));
     let keys = layout.key.len();
@@ -628,6 +621,27 @@ async fn compare_world(
     send(tx, Event::Done(merge.tally)).await?;
     let _ = tokio::join!(a.disconnect(), b.disconnect());
     Ok(())
+}
+
+/// Why reading a side failed, with what to check.
+fn read_failed(spec: &Spec, env: &str, e: &mysql_async::Error) -> String {
+    format!(
+        "cannot read {} in {env}: {e}{}",
+        spec.source.name(),
+        hint(e, spec.condition.as_deref())
+    )
+}
+
+/// What to check for a server error about the SQL given on the command line.
+fn hint(e: &mysql_async::Error, condition: Option<&str>) -> &'static str {
+    let mysql_async::Error::Server(server) = e else {
+        return "";
+    };
+    match (server.code, condition) {
+        (1060, _) => " (give every column of the query its own name, e.g. with AS)",
+        (1064 | 1054, Some(_)) => " (check --where)",
+        _ => "",
+    }
 }
 
 async fn next<'a, F>(
