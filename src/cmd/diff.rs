@@ -228,8 +228,11 @@ pub async fn run(config: &Config, args: &DiffArgs) -> Result<i32> {
         DiffFormat::Json => format!("{}\n", serde_json::to_string(&report.json())?),
         DiffFormat::Table => report.human(),
         DiffFormat::Csv | DiffFormat::Tsv => {
-            // The rows went to stdout; the summary goes to stderr.
-            eprint!("{}", report.summary_text());
+            // The rows went to stdout; the summary is a note, errors are warnings (-q keeps them).
+            tracing::info!("{}", report.summary_text(false).trim_end());
+            for line in report.error_lines() {
+                tracing::warn!("{line}");
+            }
             String::new()
         }
     };
@@ -237,7 +240,7 @@ pub async fn run(config: &Config, args: &DiffArgs) -> Result<i32> {
         crate::output::print(&text)?;
     }
     let compared = report.compared();
-    eprintln!(
+    tracing::info!(
         "{compared} of {} worlds compared, {} rows differ, {}",
         names.len(),
         report.differing_rows(),
@@ -1061,7 +1064,15 @@ impl<'a> Report<'a> {
     }
 
     /// The summary per world, the worlds that stand out, schema changes and errors.
-    fn summary_text(&self) -> String {
+    /// One line per error (identical errors of several worlds collapsed).
+    fn error_lines(&self) -> Vec<String> {
+        collapse(&self.errors())
+            .into_iter()
+            .map(|(worlds, error)| escape(&format!("error: {worlds}: {error}")))
+            .collect()
+    }
+
+    fn summary_text(&self, with_errors: bool) -> String {
         let mut text = String::new();
         let what = match &self.spec.source {
             Source::Table { .. } => self.spec.source.name(),
@@ -1185,16 +1196,18 @@ impl<'a> Report<'a> {
                 }
             }
         }
-        for (worlds, error) in collapse(&self.errors()) {
-            text.push_str(&escape(&format!("error: {worlds}: {error}")));
-            text.push('\n');
+        if with_errors {
+            for line in self.error_lines() {
+                text.push_str(&line);
+                text.push('\n');
+            }
         }
         text
     }
 
     /// The table format: the summary, then the listed rows.
     fn human(&self) -> String {
-        let mut text = self.summary_text();
+        let mut text = self.summary_text(true);
         let listed: usize = self.worlds.iter().map(|(_, o)| o.rows.len()).sum();
         if listed > 0 {
             let mut header = vec!["world".to_string(), "change".to_string()];
