@@ -543,50 +543,72 @@ fn to_cells(row: mysql_async::Row, columns: &[Column]) -> Vec<Cell> {
 
 const BINARY_CHARSET: u16 = 63;
 
-fn to_cell(value: Value, column: &Column) -> Cell {
+/// What a column's values become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Integer {
+        unsigned: bool,
+    },
+    /// DECIMAL, FLOAT, DOUBLE: written out.
+    Written,
+    Bytes,
+    Text,
+}
+
+fn kind(column: &Column) -> Kind {
     use ColumnType::*;
-    let bytes = match value {
+    let ty = column.column_type();
+    match ty {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
+        | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => Kind::Integer {
+            unsigned: column.flags().contains(ColumnFlags::UNSIGNED_FLAG),
+        },
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => {
+            Kind::Written
+        }
+        MYSQL_TYPE_BIT => Kind::Bytes,
+        MYSQL_TYPE_STRING
+        | MYSQL_TYPE_VAR_STRING
+        | MYSQL_TYPE_VARCHAR
+        | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_GEOMETRY
+            if column.character_set() == BINARY_CHARSET =>
+        {
+            Kind::Bytes
+        }
+        _ => Kind::Text,
+    }
+}
+
+fn to_cell(value: Value, column: &Column) -> Cell {
+    let mut bytes = match value {
         Value::NULL => return Cell::Null,
         Value::Bytes(b) => b,
         Value::Int(i) => return Cell::Int(i),
         Value::UInt(u) => return Cell::UInt(u),
         other => other.as_sql(true).into_bytes(),
     };
-    let ty = column.column_type();
-    let integer = matches!(
-        ty,
-        MYSQL_TYPE_TINY
-            | MYSQL_TYPE_SHORT
-            | MYSQL_TYPE_LONG
-            | MYSQL_TYPE_LONGLONG
-            | MYSQL_TYPE_INT24
-            | MYSQL_TYPE_YEAR
-    );
-    if integer {
-        if let Ok(text) = std::str::from_utf8(&bytes) {
-            if column.flags().contains(ColumnFlags::UNSIGNED_FLAG) {
-                if let Ok(u) = text.parse::<u64>() {
-                    return Cell::UInt(u);
+    match kind(column) {
+        Kind::Integer { unsigned } => {
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                if unsigned {
+                    if let Ok(u) = text.parse::<u64>() {
+                        return Cell::UInt(u);
+                    }
+                } else if let Ok(i) = text.parse::<i64>() {
+                    return Cell::Int(i);
                 }
-            } else if let Ok(i) = text.parse::<i64>() {
-                return Cell::Int(i);
             }
         }
-    }
-    let binary_type = matches!(
-        ty,
-        MYSQL_TYPE_STRING
-            | MYSQL_TYPE_VAR_STRING
-            | MYSQL_TYPE_VARCHAR
-            | MYSQL_TYPE_BLOB
-            | MYSQL_TYPE_TINY_BLOB
-            | MYSQL_TYPE_MEDIUM_BLOB
-            | MYSQL_TYPE_LONG_BLOB
-            | MYSQL_TYPE_GEOMETRY
-            | MYSQL_TYPE_BIT
-    );
-    if (binary_type && column.character_set() == BINARY_CHARSET) || ty == MYSQL_TYPE_BIT {
-        return Cell::Bytes(bytes);
+        Kind::Written => match String::from_utf8(bytes) {
+            Ok(text) => return Cell::written_number(text),
+            Err(e) => bytes = e.into_bytes(),
+        },
+        Kind::Bytes => return Cell::Bytes(bytes),
+        Kind::Text => {}
     }
     match String::from_utf8(bytes) {
         Ok(s) => Cell::Text(s),

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell as TableCell, CellAlignment};
 use serde_json::Value as Json;
 
-use super::{compare, Cell};
+use super::{compare, find_column, Cell};
 
 /// The statement a result belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +96,8 @@ impl<W: Write> Delimited<W> {
             (Cell::UInt(u), _) => {
                 let _ = write!(line, "{u}");
             }
+            // Digits, a sign, a point and an exponent: nothing to quote or escape.
+            (Cell::Decimal(t), _) => line.extend_from_slice(t.as_bytes()),
             (Cell::Text(t), true) => line.extend_from_slice(csv_field(t).as_bytes()),
             (Cell::Text(t), false) => push_tsv(line, t),
             (other, true) => line.extend_from_slice(csv_field(&other.display()).as_bytes()),
@@ -439,25 +441,17 @@ impl<S: Sink> Ordered<S> {
 
 impl<S: Sink> Sink for Ordered<S> {
     fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
-        self.index = columns
-            .iter()
-            .position(|c| c == &self.column)
-            .or_else(|| {
-                columns
-                    .iter()
-                    .position(|c| c.eq_ignore_ascii_case(&self.column))
-            })
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "--order-by {:?}: {} has no such column; its columns are {}",
-                        self.column,
-                        st.label(),
-                        columns.join(", ")
-                    ),
-                )
-            })?;
+        self.index = find_column(columns, &self.column).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "--order-by {:?}: {} has no such column; its columns are {}",
+                    self.column,
+                    st.label(),
+                    columns.join(", ")
+                ),
+            )
+        })?;
         self.rows.clear();
         self.inner.begin(st, columns)
     }
