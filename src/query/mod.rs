@@ -1,6 +1,8 @@
 //! Fan-out results: the values worlds send, their order, and how several worlds' rows for
 //! one statement line up under one header. Rendering lives in [`sink`]. Pure: no I/O here.
 
+pub mod merge;
+pub mod pushdown;
 pub mod sink;
 
 use std::cmp::Ordering;
