@@ -4,7 +4,7 @@ WORLDS := target/release/worlds
 IMAGE  ?= $(shell sed -n 's/^image:[[:space:]]*//p' worlds.yaml 2>/dev/null | tr -d '"'"'" | head -n1)
 IMAGE  := $(if $(IMAGE),$(IMAGE),worlds/mariadb:10.11)
 W      ?= host1
-Q      ?= SELECT COUNT(*) AS players, MAX(score) AS best FROM player
+Q      ?= SELECT COUNT(*) AS players, MAX(player_score) AS best FROM player
 
 .PHONY: build test up down status shell query image bench fmt lint clean
 

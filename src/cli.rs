@@ -12,7 +12,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
     after_help = "Start with `worlds plan` to see which dump each world gets, \
 then `worlds up`. Docs: docs/guide.md, `worlds man`; shell completions: \
 `worlds completions bash` (or zsh, fish, elvish, powershell).\n\n\
-Exit codes: 0 all good; 1 some world failed or a query failed somewhere; 2 usage or \
+Exit codes: 0 all good; 1 some world failed, a query failed somewhere, or `diff --exit-code` \
+found differences; 2 usage or \
 configuration error; 3 the environment is not usable (Docker unreachable, image missing, \
 environment in use by another command, a foreign object in the way)."
 )]
@@ -54,6 +55,8 @@ pub enum Command {
     Connect(ConnectArgs),
     /// Run one SQL statement on every ready world and merge the results.
     Query(QueryArgs),
+    /// Compare a table (or a query's result) between two environments, world by world.
+    Diff(DiffArgs),
     /// Show a world's server log (the server container's output, through the Docker API).
     Logs(LogsArgs),
     /// Remove every container, volume and file of the environment.
@@ -229,6 +232,88 @@ pub struct QueryArgs {
     /// Write the result to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    worlds diff player --from before --to after\n  \
+    worlds diff game.player --from before --columns player_score --where 'player_score > 0'\n  \
+    worlds diff --from before --query 'SELECT DATE(updated_at) AS day, COUNT(*) AS n FROM player GROUP BY day' --key day\n\n\
+Rows are matched by the table's primary key (or --key) and compared value by value, \
+exactly (bytes, types, NULL versus empty). A world whose change stands out from the \
+others (3 or more worlds) is marked; docs/guide.md explains the rule.\n\n\
+Exit codes: 0 compared (differences or not, unless --exit-code); 1 a world could not be \
+compared, or with --exit-code something differs; 2 usage; 3 environment not usable.")]
+pub struct DiffArgs {
+    /// The table to compare: `player` (in the `database` of worlds.yaml, `game` by default)
+    /// or `db.table`. Leave out with --query.
+    #[arg(
+        value_name = "TABLE",
+        required_unless_present = "query",
+        conflicts_with = "query"
+    )]
+    pub table: Option<String>,
+
+    /// The environment before (the restore to compare from).
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+
+    /// The environment after (default: the one --env names, else `default`).
+    #[arg(long, value_name = "ENV")]
+    pub to: Option<String>,
+
+    /// Match rows by these columns instead of the primary key (needed for tables without
+    /// one, and with --query).
+    #[arg(long, value_name = "COL,...", value_delimiter = ',')]
+    pub key: Vec<String>,
+
+    /// Compare only these columns (default: every column both sides have).
+    #[arg(long, value_name = "COL,...", value_delimiter = ',')]
+    pub columns: Vec<String>,
+
+    /// Only rows matching this SQL condition, on both sides, e.g. `--where 'guild_id = 7'`.
+    #[arg(long = "where", value_name = "COND")]
+    pub condition: Option<String>,
+
+    /// Compare this query's result instead of a table (with --key), e.g. aggregates per day.
+    #[arg(long, value_name = "SQL", requires = "key")]
+    pub query: Option<String>,
+
+    /// Only these worlds (comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub worlds: Vec<String>,
+
+    /// Changed rows listed per world (the counts always cover every row).
+    #[arg(long, value_name = "N", default_value_t = 20, allow_negative_numbers = true,
+          value_parser = count(0, usize::MAX))]
+    pub rows: usize,
+
+    /// List every changed row (table and json hold at most 1,000,000 of them; csv and tsv
+    /// stream them all).
+    #[arg(long, conflicts_with = "rows")]
+    pub all_rows: bool,
+
+    /// How many worlds are compared at once (default: all).
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+          value_parser = count(1, MAX_PARALLEL))]
+    pub parallel: Option<usize>,
+
+    /// Output format (default: table on a terminal, tsv otherwise). csv and tsv print the
+    /// changed rows, one line per changed value, and the summary on stderr.
+    #[arg(long, value_enum)]
+    pub format: Option<DiffFormat>,
+
+    /// Exit with 1 when anything differs (rows or columns), like `git diff --exit-code`.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Csv,
+    Tsv,
+    Json,
 }
 
 /// `--worlds LIST` of the commands that show worlds.

@@ -229,6 +229,14 @@ impl Config {
         })
     }
 
+    /// The same settings for another environment.
+    pub fn for_env(&self, env: &str) -> Config {
+        Config {
+            env: env.to_string(),
+            ..self.clone()
+        }
+    }
+
     /// Folder of this environment's files.
     pub fn env_dir(&self) -> PathBuf {
         self.state_dir.join(&self.env)

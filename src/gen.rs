@@ -11,6 +11,9 @@
 //! from `(seed, host, dump)`, so the same options always give the same bytes.
 //! Player names are stable per world across dumps while scores, counts and
 //! the other tables change from one dump to the next.
+//!
+//! The sample dumps of `dumps/` are not made here but by [`samples`]: a fixed
+//! story of three worlds in MySQL 5.7's mysqldump format.
 
 use std::fmt;
 use std::fs::File;
@@ -22,6 +25,8 @@ use std::sync::Mutex;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
+
+pub mod samples;
 
 /// Name of the database every dump contains.
 pub const DATABASE: &str = "game";

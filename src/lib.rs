@@ -9,6 +9,7 @@ pub mod cli;
 mod cmd;
 pub mod config;
 pub mod db;
+pub mod diff;
 pub mod engine;
 pub mod environment;
 pub mod error;
@@ -72,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Env(args) => cmd::env::run(&config, args).await,
         Command::Connect(args) => cmd::connect::run(&config, args).await,
         Command::Query(args) => cmd::query::run(&config, args).await,
+        Command::Diff(args) => cmd::diff::run(&config, args).await,
         Command::Down(args) => cmd::down::run(&config, args).await,
         Command::Logs(args) => cmd::logs::run(&config, args).await,
         Command::Envs(args) => cmd::envs::run(&config, args).await,

@@ -77,7 +77,12 @@ fn plan_picks_the_newest_dump_of_each_sample_host() {
 #[test]
 fn plan_at_between_the_dump_days_picks_the_older_dumps() {
     let t = TestEnv::new("plan-at", 0);
-    for at in ["2024-06-18 00:00", "2024-06-18T00:00:00", "20240618_000000"] {
+    for at in [
+        "2024-06-18 00:00",
+        "2024-06-18T00:00:00",
+        "20240618_000000",
+        "2024-06-18 10:00",
+    ] {
         let v = plan_json(&t, &["--at", at]);
         for (world, dump) in picked(&v) {
             assert!(
@@ -201,7 +206,7 @@ fn help_explains_every_command_and_flag() {
 fn control_characters_in_file_names_are_escaped_and_such_hosts_refused() {
     let t = TestEnv::new("plan-ctrl", 0);
     let dumps = t.subdir("dumps");
-    let sample = std::fs::read(repo().join("dumps/host1_fulldump_20240618_211313.sql.gz")).unwrap();
+    let sample = std::fs::read(repo().join("dumps/host1_fulldump_20240618_211706.sql.gz")).unwrap();
     std::fs::write(dumps.join("host1_fulldump_20240618_000000.sql.gz"), &sample).unwrap();
     std::fs::write(
         dumps.join("evil\x1b[2J_fulldump_20240618_000000.sql.gz"),

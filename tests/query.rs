@@ -15,7 +15,7 @@ use common::{mysql, repo, stderr, stdout, Login, TestEnv};
 
 const WORLDS3: [&str; 3] = ["host1", "host2", "host3"];
 
-/// One player row as the mysql client shows it: (id, name, score).
+/// One player row as the mysql client shows it: (player_id, player_name, player_score).
 type Player = (u64, String, i64);
 
 fn sample() -> String {
@@ -43,7 +43,10 @@ fn batch_rows(text: &str) -> Vec<Vec<String>> {
 
 /// Every world's players straight from the server, ordered by id.
 fn direct_players(t: &TestEnv, world: &str) -> Vec<Player> {
-    let text = t.sql(world, "SELECT id, name, score FROM game.player ORDER BY id");
+    let text = t.sql(
+        world,
+        "SELECT player_id, player_name, player_score FROM game.player ORDER BY player_id",
+    );
     let rows: Vec<Player> = batch_rows(&text)
         .into_iter()
         .map(|r| {
@@ -114,7 +117,8 @@ fn errors(v: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The JSON answer of a player query as (world, id, name, score), insisting on the types.
+/// The JSON answer of a player query as (world, player_id, player_name, player_score),
+/// insisting on the types.
 fn json_players(v: &Value) -> Vec<(String, Player)> {
     rows(v)
         .iter()
@@ -354,10 +358,14 @@ fn query_merges_worlds_in_every_format() {
 
     // 1. Merged rows: tagged with their world, worlds in natural order, each world's own
     //    row order kept, integers as JSON numbers.
-    let sql = "SELECT id, name, score FROM player ORDER BY id";
+    let sql = "SELECT player_id, player_name, player_score FROM player ORDER BY player_id";
     let out = formatted(&t, "json", sql);
     let v = parse_json(&out);
-    assert_eq!(columns(&v), ["world", "id", "name", "score"], "{v}");
+    assert_eq!(
+        columns(&v),
+        ["world", "player_id", "player_name", "player_score"],
+        "{v}"
+    );
     assert_eq!(errors(&v), vec![], "{v}");
     assert_eq!(
         json_players(&v),
@@ -472,11 +480,11 @@ fn query_merges_worlds_in_every_format() {
             "--format",
             "json",
             "--order-by",
-            "score",
+            "player_score",
             "--desc",
             "--limit",
             "3",
-            "SELECT id, name, score FROM player",
+            "SELECT player_id, player_name, player_score FROM player",
         ],
         0,
     );
@@ -616,12 +624,19 @@ fn query_merges_worlds_in_every_format() {
         "host3",
         "ALTER TABLE game.player ADD COLUMN level INT DEFAULT 7",
     );
-    let drift_sql = "SELECT * FROM player ORDER BY id";
+    let drift_sql = "SELECT * FROM player ORDER BY player_id";
     let out = formatted(&t, "json", drift_sql);
     let v = parse_json(&out);
     assert_eq!(
         columns(&v),
-        ["world", "id", "name", "score", "updated_at", "level"],
+        [
+            "world",
+            "player_id",
+            "player_name",
+            "player_score",
+            "updated_at",
+            "level"
+        ],
         "{v}"
     );
     assert_eq!(errors(&v), vec![], "{v}");
@@ -791,7 +806,7 @@ fn query_timeouts_and_failing_worlds() {
         .expect("docker stop");
     assert!(stop.status.success(), "docker stop: {}", stderr(&stop));
 
-    let sql = "SELECT id, name, score FROM player ORDER BY id";
+    let sql = "SELECT player_id, player_name, player_score FROM player ORDER BY player_id";
     let out = run_code(&t, &["query", "--format", "json", sql], 1);
     let v = parse_json(&out);
     let want: Vec<(String, Player)> =
@@ -906,7 +921,7 @@ fn several_statements_and_output_options() {
     let file = t.dir.join("investigate.sql");
     std::fs::write(
         &file,
-        "-- how many players\nSELECT COUNT(*) AS players FROM player;\n\nSELECT MAX(score) AS best FROM player;\n",
+        "-- how many players\nSELECT COUNT(*) AS players FROM player;\n\nSELECT MAX(player_score) AS best FROM player;\n",
     )
     .unwrap();
     let out = run_code(
@@ -926,7 +941,7 @@ fn several_statements_and_output_options() {
         "{table}"
     );
     assert!(
-        table.contains("statement 2 of 2: SELECT MAX(score) AS best"),
+        table.contains("statement 2 of 2: SELECT MAX(player_score) AS best"),
         "{table}"
     );
     assert!(
@@ -941,7 +956,7 @@ fn several_statements_and_output_options() {
             "query",
             "--format",
             "vertical",
-            "SELECT id, name FROM player WHERE id = 1",
+            "SELECT player_id, player_name FROM player WHERE player_id = 1",
         ],
         0,
     );
@@ -954,7 +969,7 @@ fn several_statements_and_output_options() {
         text.contains("world: host1") && text.contains("world: host3"),
         "{text}"
     );
-    assert!(text.contains("   id: 1"), "{text}");
+    assert!(text.contains("  player_id: 1"), "{text}");
 
     // 5. --no-header and --output.
     let out = run_code(
@@ -964,7 +979,7 @@ fn several_statements_and_output_options() {
             "--format",
             "tsv",
             "--no-header",
-            "SELECT id FROM player WHERE id = 1",
+            "SELECT player_id FROM player WHERE player_id = 1",
         ],
         0,
     );
@@ -978,14 +993,14 @@ fn several_statements_and_output_options() {
             "csv",
             "--output",
             target.to_str().unwrap(),
-            "SELECT id FROM player WHERE id = 1",
+            "SELECT player_id FROM player WHERE player_id = 1",
         ],
         0,
     );
     assert_eq!(stdout(&out), "");
     assert_eq!(
         std::fs::read_to_string(&target).unwrap(),
-        "world,id\r\nhost1,1\r\nhost2,1\r\nhost3,1\r\n"
+        "world,player_id\r\nhost1,1\r\nhost2,1\r\nhost3,1\r\n"
     );
     assert_summary(&stderr(&out), 3, 3, 3);
 

@@ -104,7 +104,7 @@ fn status_fits_80_columns_wide_shows_all_and_json_carries_the_record() {
         "dump file",
         &format!("worlds.{}.host2", t.env),
         &format!("127.0.0.1:{}", t.port_base + 1),
-        "host2_fulldump_20240618_211357.sql.gz",
+        "host2_fulldump_20240618_211752.sql.gz",
         "of SQL",
     ] {
         assert!(wide.contains(word), "no {word} in:\n{wide}");

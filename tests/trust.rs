@@ -337,7 +337,7 @@ fn names_that_used_to_collide_are_distinct_worlds() {
     b.env = format!("{}-west", a.env);
     b.port_base = a.port_base + 10;
     b.write_config("");
-    let src = std::fs::read(repo().join("dumps/host1_fulldump_20240618_211313.sql.gz")).unwrap();
+    let src = std::fs::read(repo().join("dumps/host1_fulldump_20240618_211706.sql.gz")).unwrap();
     let da = a.subdir("dumps");
     for host in ["west-host1", "eu west", "eu-west", "h]x"] {
         std::fs::write(

@@ -13,16 +13,29 @@ use worlds::gen::{self, DumpTime, GenOptions, GeneratedFile, Style, TableSet};
 /// bytes, and each world and each dump has its own content. Files are named
 /// `<prefix><host>_fulldump_<YYYYmmdd>_<HHMMSS>.sql.gz`; dump N of a host is
 /// taken N-1 days after its first one.
+///
+/// `--samples` writes the sample dumps of dumps/ instead: three worlds dumped
+/// by MySQL 5.7's mysqldump before and after a game update, with the update's
+/// bug in host2 (see dumps/README.md).
 #[derive(Parser, Debug)]
 #[command(name = "worlds-gen", version)]
 #[command(after_help = "Examples:\n  \
-    worlds-gen --out dumps --tables player --rows 8\n  \
+    worlds-gen --out dumps --samples\n  \
+    worlds-gen --out /tmp/small --tables player --rows 8\n  \
     worlds-gen --out bench-data --hosts 4 --dumps 1 --mb 200 --level 1\n  \
     worlds-gen --out /tmp/maria --style mariadb --hex-blob --plain")]
 struct Cli {
     /// Directory to write the dumps into (created if missing).
     #[arg(long, short, value_name = "DIR")]
     out: PathBuf,
+
+    /// Write exactly the six sample dumps of dumps/ (MySQL 5.7 mysqldump, three
+    /// worlds before and after a game update); takes no option but --out.
+    #[arg(long, conflicts_with_all = [
+        "hosts", "dumps", "rows", "mb", "seed", "style", "tables", "plain", "level",
+        "hex_blob", "no_create_db", "insert_bytes", "start", "host_prefix", "jobs",
+    ])]
+    samples: bool,
 
     /// Number of hosts (worlds), numbered from 1.
     #[arg(long, default_value_t = 3, value_name = "N")]
@@ -142,6 +155,9 @@ fn describe(file: &GeneratedFile) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.samples {
+        return samples(&cli.out);
+    }
     let target_bytes = match cli.mb {
         Some(mb) if !(mb.is_finite() && mb > 0.0) => {
             eprintln!("worlds-gen: --mb must be a positive number");
@@ -185,6 +201,28 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    summary(&files, began);
+    ExitCode::SUCCESS
+}
+
+fn samples(out: &std::path::Path) -> ExitCode {
+    let began = Instant::now();
+    match gen::samples::write_samples(out) {
+        Ok(files) => {
+            for file in &files {
+                let _ = writeln!(std::io::stdout(), "{}", describe(file));
+            }
+            summary(&files, began);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("worlds-gen: writing into {}: {e}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn summary(files: &[GeneratedFile], began: Instant) {
     let secs = began.elapsed().as_secs_f64();
     let sql: u64 = files.iter().map(|f| f.stats.sql_bytes).sum();
     let disk: u64 = files.iter().map(|f| f.file_bytes).sum();
@@ -196,5 +234,4 @@ fn main() -> ExitCode {
         human(sql),
         sql as f64 / (1024.0 * 1024.0) / secs.max(1e-9)
     );
-    ExitCode::SUCCESS
 }

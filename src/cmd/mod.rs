@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod connect;
+pub mod diff;
 pub mod down;
 pub mod env;
 pub mod envs;

@@ -12,15 +12,14 @@
 //! printed as a merge of their sorted streams ([`merge`]), holding one batch per world. A
 //! world that cannot sort a statement sends it unsorted, and its rows are sorted here.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{IsTerminal, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Column, Conn, Value};
+use mysql_async::{Column, Conn};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::cli::{QueryArgs, QueryFormat};
@@ -36,7 +35,7 @@ use crate::query::pushdown::{self, SortKey};
 use crate::query::sink::{
     Counted, Delimited, JsonOut, Limited, Sink, Statement, TableOut, Vertical, WorldError,
 };
-use crate::query::{find_column, union_header, Cell, Lineup};
+use crate::query::{collapse, find_column, kind, union_header, Cell, Kind, Lineup};
 use crate::state::EnvDir;
 
 /// Rows a holding output takes per statement: the table, and `--order-by` without `--limit`
@@ -686,23 +685,6 @@ async fn merged(
     Ok(())
 }
 
-/// The same error from several worlds on one line: (`host1, host3`, error).
-fn collapse(errors: &[WorldError]) -> Vec<(String, String)> {
-    let mut by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
-    for (world, error) in errors {
-        let e = error.as_str();
-        if !by_text.contains_key(e) {
-            order.push(e);
-        }
-        by_text.entry(e).or_default().push(world);
-    }
-    order
-        .into_iter()
-        .map(|e| (by_text[e].join(", "), e.to_string()))
-        .collect()
-}
-
 fn read_sql(args: &QueryArgs) -> Result<String> {
     if let Some(sql) = &args.sql {
         Ok(sql.clone())
@@ -1012,94 +994,18 @@ fn to_cells(row: mysql_async::Row, columns: &[Column]) -> Vec<Cell> {
         row.unwrap()
             .into_iter()
             .zip(columns)
-            .map(|(v, c)| to_cell(v, c)),
+            .map(|(v, c)| Cell::of(v, c)),
     );
     cells
 }
 
-const BINARY_CHARSET: u16 = 63;
-
-/// What a column's values become: the one place [`to_cell`] and the world's sort key
-/// ([`sort_key`]) agree on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Integer {
-        unsigned: bool,
-    },
-    /// DECIMAL, FLOAT, DOUBLE: written out.
-    Written,
-    Bytes,
-    Text,
-}
-
-fn kind(column: &Column) -> Kind {
-    use ColumnType::*;
-    let ty = column.column_type();
-    match ty {
-        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
-        | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => Kind::Integer {
-            unsigned: column.flags().contains(ColumnFlags::UNSIGNED_FLAG),
-        },
-        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => {
-            Kind::Written
-        }
-        MYSQL_TYPE_BIT => Kind::Bytes,
-        MYSQL_TYPE_STRING
-        | MYSQL_TYPE_VAR_STRING
-        | MYSQL_TYPE_VARCHAR
-        | MYSQL_TYPE_BLOB
-        | MYSQL_TYPE_TINY_BLOB
-        | MYSQL_TYPE_MEDIUM_BLOB
-        | MYSQL_TYPE_LONG_BLOB
-        | MYSQL_TYPE_GEOMETRY
-            if column.character_set() == BINARY_CHARSET =>
-        {
-            Kind::Bytes
-        }
-        _ => Kind::Text,
-    }
-}
-
-/// How a world sorts `column` so that the order is [`compare`]'s for the cells [`to_cell`]
+/// How a world sorts `column` so that the order is `compare`'s for the cells [`Cell::of`]
 /// makes of it; `text` is the key for text.
 fn sort_key(column: &Column, text: SortKey) -> SortKey {
     match kind(column) {
         Kind::Integer { .. } | Kind::Written => SortKey::Value,
         Kind::Bytes => SortKey::Bytes,
         Kind::Text => text,
-    }
-}
-
-fn to_cell(value: Value, column: &Column) -> Cell {
-    let mut bytes = match value {
-        Value::NULL => return Cell::Null,
-        Value::Bytes(b) => b,
-        Value::Int(i) => return Cell::Int(i),
-        Value::UInt(u) => return Cell::UInt(u),
-        other => other.as_sql(true).into_bytes(),
-    };
-    match kind(column) {
-        Kind::Integer { unsigned } => {
-            if let Ok(text) = std::str::from_utf8(&bytes) {
-                if unsigned {
-                    if let Ok(u) = text.parse::<u64>() {
-                        return Cell::UInt(u);
-                    }
-                } else if let Ok(i) = text.parse::<i64>() {
-                    return Cell::Int(i);
-                }
-            }
-        }
-        Kind::Written => match String::from_utf8(bytes) {
-            Ok(text) => return Cell::written_number(text),
-            Err(e) => bytes = e.into_bytes(),
-        },
-        Kind::Bytes => return Cell::Bytes(bytes),
-        Kind::Text => {}
-    }
-    match String::from_utf8(bytes) {
-        Ok(s) => Cell::Text(s),
-        Err(e) => Cell::Bytes(e.into_bytes()),
     }
 }
 

@@ -6,7 +6,10 @@ pub mod pushdown;
 pub mod sink;
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::{Column, Value};
 use serde_json::{json, Value as Json};
 
 /// One value of a result.
@@ -67,6 +70,105 @@ impl Cell {
     fn is_number(&self) -> bool {
         matches!(self, Cell::Int(_) | Cell::UInt(_))
     }
+}
+
+const BINARY_CHARSET: u16 = 63;
+
+/// What a column's values become ([`Cell::of`]); a world's sort key for `--order-by` follows
+/// it, so that the world's order is [`compare`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Integer {
+        unsigned: bool,
+    },
+    /// DECIMAL, FLOAT, DOUBLE: numbers written out.
+    Written,
+    /// Binary strings, BIT, GEOMETRY.
+    Bytes,
+    /// Everything else: text, dates, times, ENUM, SET, JSON...
+    Text,
+}
+
+/// The kind of a column's values.
+pub fn kind(column: &Column) -> Kind {
+    use ColumnType::*;
+    match column.column_type() {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
+        | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => Kind::Integer {
+            unsigned: column.flags().contains(ColumnFlags::UNSIGNED_FLAG),
+        },
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => {
+            Kind::Written
+        }
+        MYSQL_TYPE_BIT => Kind::Bytes,
+        MYSQL_TYPE_STRING
+        | MYSQL_TYPE_VAR_STRING
+        | MYSQL_TYPE_VARCHAR
+        | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_GEOMETRY
+            if column.character_set() == BINARY_CHARSET =>
+        {
+            Kind::Bytes
+        }
+        _ => Kind::Text,
+    }
+}
+
+impl Cell {
+    /// A value as the server sent it, typed by its column: integers as numbers, DECIMAL,
+    /// FLOAT and DOUBLE as written-out numbers, binary strings as bytes, the rest as text.
+    pub fn of(value: Value, column: &Column) -> Cell {
+        let mut bytes = match value {
+            Value::NULL => return Cell::Null,
+            Value::Bytes(b) => b,
+            Value::Int(i) => return Cell::Int(i),
+            Value::UInt(u) => return Cell::UInt(u),
+            other => other.as_sql(true).into_bytes(),
+        };
+        match kind(column) {
+            Kind::Integer { unsigned } => {
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    if unsigned {
+                        if let Ok(u) = text.parse::<u64>() {
+                            return Cell::UInt(u);
+                        }
+                    } else if let Ok(i) = text.parse::<i64>() {
+                        return Cell::Int(i);
+                    }
+                }
+            }
+            Kind::Written => match String::from_utf8(bytes) {
+                Ok(text) => return Cell::written_number(text),
+                Err(e) => bytes = e.into_bytes(),
+            },
+            Kind::Bytes => return Cell::Bytes(bytes),
+            Kind::Text => {}
+        }
+        match String::from_utf8(bytes) {
+            Ok(s) => Cell::Text(s),
+            Err(e) => Cell::Bytes(e.into_bytes()),
+        }
+    }
+}
+
+/// The same error from several worlds on one line: (`host1, host3`, error).
+pub fn collapse(errors: &[sink::WorldError]) -> Vec<(String, String)> {
+    let mut by_text: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for (world, error) in errors {
+        let e = error.as_str();
+        if !by_text.contains_key(e) {
+            order.push(e);
+        }
+        by_text.entry(e).or_default().push(world);
+    }
+    order
+        .into_iter()
+        .map(|e| (by_text[e].join(", "), e.to_string()))
+        .collect()
 }
 
 /// Where a value sorts for `--order-by`: NULL, then numbers, then text, then binary.

@@ -13,8 +13,9 @@ Writes the results to docs/benchmarks.md.
 Settings (environment): BENCH_MB (SQL MB per world, default 250), BENCH_RUNS (default 3),
 BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_HUGE_GIB (size of the
 unterminated string, default 2), BENCH_STREAM_ROWS (rows of the streamed query result,
-default 1000000), BENCH_JOBS (worlds up --table-jobs, default
-automatic), BENCH_KEEP=1 keeps bench-data/.
+default 1000000), BENCH_DIFF_ROWS (rows per world of the diff case, default 1000000),
+BENCH_JOBS (worlds up --table-jobs, default automatic), BENCH_KEEP=1 keeps bench-data/,
+BENCH_ONLY=diff runs only the diff case (printed, docs/benchmarks.md untouched).
 """
 
 import gzip
@@ -41,6 +42,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 MEM_MB = int(os.environ.get("BENCH_MEM_MB", "500"))
 HUGE_GIB = int(os.environ.get("BENCH_HUGE_GIB", "2"))
 STREAM_ROWS = int(os.environ.get("BENCH_STREAM_ROWS", "1000000"))
+DIFF_ROWS = int(os.environ.get("BENCH_DIFF_ROWS", "1000000"))
 JOBS = os.environ.get("BENCH_JOBS")
 PORT_BASE = 35100
 
@@ -221,7 +223,97 @@ def streaming(env):
     return out
 
 
+def fill(env, sql):
+    """Run SQL on every world of `env` with the stock client inside its container, all at once."""
+    creds = {w["world"]: w["password"] for w in json.loads(env.worlds("env", "--format", "json")[0])["worlds"]}
+    status = json.loads(env.worlds("status", "--format", "json")[0])["worlds"]
+    procs = [subprocess.Popen(["docker", "exec", "-e", "MYSQL_PWD", w["container"], "mariadb", "-uroot",
+                               "-D", "game", "-e", sql], env=dict(os.environ, MYSQL_PWD=creds[w["world"]]),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for w in status]
+    for p in procs:
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"filling the diff worlds failed: {err}")
+    return {w["world"]: (w["container"], creds[w["world"]]) for w in status}
+
+
+def diff_case():
+    """`worlds diff` of a table of DIFF_ROWS rows per world, 3 worlds, about 1% of rows
+    changed, against the manual way: export both sides with the stock client `--batch`
+    (every export at once) and compare each world's two exports with `diff`."""
+    folder = Path(tempfile.mkdtemp(prefix="worlds-bench-diff-"))
+    for h in (1, 2, 3):
+        (folder / f"host{h}_fulldump_20240101_000000.sql").write_text(
+            "CREATE DATABASE game; USE game;\n"
+            "CREATE TABLE player (player_id INT NOT NULL PRIMARY KEY, player_name VARCHAR(64) NOT NULL,"
+            " player_score INT NOT NULL, updated_at DATETIME NOT NULL, KEY (player_score));\n"
+            "INSERT INTO player VALUES (1,'p1',7,'2024-06-01 00:00:00');\n")
+    before, after = Env("bench-diff-before"), Env("bench-diff-after")
+    try:
+        for env in (before, after):
+            env.worlds("up", "--dumps", str(folder))
+        rows = (f"INSERT INTO player SELECT seq, CONCAT('player-', seq), seq % 5000,"
+                f" '2024-06-01 00:00:00' + INTERVAL seq SECOND FROM seq_2_to_{DIFF_ROWS}")
+        log(f"diff: filling 2 x 3 worlds with {DIFF_ROWS:,} players each")
+        fill(before, rows)
+        # About 1% of rows differ: 0.8% changed scores, 0.1% removed, 0.1% added.
+        sides = {"before": fill(before, "SELECT 1"), "after": fill(after, rows + "; "
+                 "UPDATE player SET player_score = player_score + 10 WHERE player_id % 125 = 0; "
+                 f"DELETE FROM player WHERE player_id % 1000 = 1; INSERT INTO player SELECT "
+                 f"{DIFF_ROWS} + seq, CONCAT('new-', seq), seq, '2024-06-02 00:00:00' FROM "
+                 f"seq_1_to_{DIFF_ROWS // 1000}")}
+        ours_runs = []
+        for _ in range(RUNS):
+            text, wall, rss = after.worlds("diff", "player", "--from", before.name, "--format", "json",
+                                           timed=True)
+            ours_runs.append((wall, rss))
+        report = json.loads(text)
+        differ = sum(w["added"] + w["removed"] + w["changed"] for w in report["worlds"])
+        manual_runs = []
+        q = "SELECT * FROM player ORDER BY player_id"
+        for _ in range(RUNS):
+            out = Path(tempfile.mkdtemp(prefix="worlds-bench-diff-out-"))
+            start = time.monotonic()
+            procs = []
+            for side, worlds in sides.items():
+                for world, (container, password) in worlds.items():
+                    f = open(out / f"{side}-{world}.tsv", "w")
+                    procs.append((subprocess.Popen(
+                        ["docker", "exec", "-e", "MYSQL_PWD", container, "mariadb", "-uroot", "-D", "game",
+                         "--batch", "-e", q], stdout=f, env=dict(os.environ, MYSQL_PWD=password)), f))
+            for p, f in procs:
+                if p.wait() != 0:
+                    raise SystemExit("the stock client export failed")
+                f.close()
+            diffs = [subprocess.Popen(["diff", str(out / f"before-{w}.tsv"), str(out / f"after-{w}.tsv")],
+                                      stdout=subprocess.DEVNULL) for w in sides["before"]]
+            for p in diffs:
+                if p.wait() not in (0, 1):
+                    raise SystemExit("diff failed")
+            manual_runs.append(time.monotonic() - start)
+            shutil.rmtree(out, ignore_errors=True)
+        return {"rows": DIFF_ROWS, "differ": differ,
+                "ours": statistics.median(r[0] for r in ours_runs),
+                "rss": max(r[1] or 0 for r in ours_runs),
+                "manual": statistics.median(manual_runs)}
+    finally:
+        before.cleanup()
+        after.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def diff_line(d):
+    return (f"Diff: `worlds diff player --format json` of {d['rows']:,} rows per world, 3 worlds, "
+            f"{d['differ']:,} rows differing in all, median of {RUNS}: {d['ours']:.2f} s with a "
+            f"peak RSS of {d['rss']:.0f} MB; the manual way (the stock client `--batch` exporting "
+            f"both sides of every world at once, then `diff` of each world's two exports, which "
+            f"only lists differing lines) {d['manual']:.2f} s: {d['manual'] / d['ours']:.2f}x.")
+
+
 def main():
+    if os.environ.get("BENCH_ONLY") == "diff":
+        print(diff_line(diff_case()))
+        return
     if not WORLDS.exists() or not GEN.exists():
         raise SystemExit("build first: make build")
     cores = os.cpu_count()
@@ -270,6 +362,9 @@ def main():
 
     log("fan-out query: each world alone, then all at once; then a streamed large result")
     single, every, stream = fanout(three)
+
+    log("diff: worlds diff against the stock client's exports and diff")
+    diffed = diff_case()
     slowest = max(single.values())
 
     out = []
@@ -301,6 +396,8 @@ def main():
                f"(peak RSS {stream['tsv'][1]:.0f} MB), `--format json` {stream['json'][0]:.2f} s "
                f"(peak RSS {stream['json'][1]:.0f} MB); the stock client `mariadb --batch` on "
                f"each world one after another {stream['stock']:.2f} s.")
+    out.append("")
+    out.append(diff_line(diffed))
     table = "\n".join(out)
     print(table)
     doc = ROOT / "docs" / "benchmarks.md"
