@@ -1014,6 +1014,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn out_of_order_values_are_shown_around_their_difference() {
+        let long = |tail: &str| Cell::Text(format!("{}{tail}", "x".repeat(100)));
+        let (before, after, hint) = shown_pair(&long("919"), &long("0"));
+        assert_eq!(before, format!("...\"{}919\"", "x".repeat(20)));
+        assert_eq!(after, format!("...\"{}0\"", "x".repeat(20)));
+        assert!(hint.contains("first 100 bytes") && hint.contains("max_sort_length"));
+        let (before, after, hint) = shown_pair(&Cell::Int(3), &Cell::Decimal("2.5".into()));
+        assert_eq!(
+            (before.as_str(), after.as_str(), hint.as_str()),
+            ("3", "2.5", "")
+        );
+        let (before, _, hint) = shown_pair(&Cell::Text("b".into()), &Cell::Text("a".into()));
+        assert_eq!((before.as_str(), hint.as_str()), ("\"b\"", ""));
+    }
+
+    #[test]
     fn identical_errors_collapse_into_one_line() {
         let errors = vec![
             ("host1".to_string(), "no table".to_string()),

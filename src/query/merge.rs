@@ -195,6 +195,7 @@ impl Held {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn row(world: &str, n: i64) -> Vec<Cell> {
         vec![Cell::Text(world.to_string()), Cell::Int(n)]
@@ -345,5 +346,48 @@ mod tests {
             b.finish().iter().map(|r| r[1].clone()).collect::<Vec<_>>(),
             (0..5).rev().map(Cell::Int).collect::<Vec<_>>()
         );
+    }
+
+    fn key() -> impl Strategy<Value = Cell> {
+        prop_oneof![
+            Just(Cell::Null),
+            (-3i64..3).prop_map(Cell::Int),
+            "-?[0-2](\\.[05])?(e[01])?".prop_map(Cell::Decimal),
+            "[ab ]{0,2}".prop_map(Cell::Text),
+            prop::collection::vec(0u8..2, 0..2).prop_map(Cell::Bytes),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Merging runs that are each sorted gives what a stable sort of all of them, one
+        /// run after another, gives: ties in run order, then arrival order.
+        #[test]
+        fn prop_merge_is_a_stable_sort_of_the_runs(
+            keys in prop::collection::vec(prop::collection::vec(key(), 0..12), 0..5),
+            desc in any::<bool>(),
+        ) {
+            let order = Order { key: 1, desc };
+            let runs: Vec<Vec<Vec<Cell>>> = keys
+                .into_iter()
+                .enumerate()
+                .map(|(r, ks)| {
+                    let mut run: Vec<Vec<Cell>> = ks
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, k)| vec![Cell::Text(format!("{r}.{i:02}")), k])
+                        .collect();
+                    run.sort_by(|a, b| order.cmp(a, b));
+                    run
+                })
+                .collect();
+            for run in &runs {
+                prop_assert_eq!(check(order, None, run), Ok(()));
+            }
+            let mut want: Vec<Vec<Cell>> = runs.concat();
+            want.sort_by(|a, b| order.cmp(a, b));
+            prop_assert_eq!(merge_all(order, runs), want);
+        }
     }
 }
