@@ -599,6 +599,45 @@ fn worlds_send_only_their_best_rows_and_large_results_stream() {
         ]
     );
 
+    // A statement runs once per world, sorted by the world or not: learning how to sort it
+    // runs nothing (a sequence moves on by one per statement).
+    run_code(&t, &["query", "CREATE SEQUENCE game.seq_once"], 0);
+    for (i, sql) in [
+        "SELECT NEXTVAL(seq_once) AS n",
+        "SELECT NEXTVAL(seq_once) AS n, 0 AS N",
+        "SELECT NEXTVAL(seq_once) AS n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = run_code(
+            &t,
+            &[
+                "query",
+                "--format",
+                "tsv",
+                "--no-header",
+                "--order-by",
+                "n",
+                "--limit",
+                "5",
+                sql,
+            ],
+            0,
+        );
+        let want: Vec<String> = WORLDS3
+            .iter()
+            .map(|w| {
+                if sql.contains("AS N") {
+                    format!("{w}\t{}\t0", i + 1)
+                } else {
+                    format!("{w}\t{}", i + 1)
+                }
+            })
+            .collect();
+        assert_eq!(tsv_lines(&out), want, "{sql}");
+    }
+
     // 3. Without --limit, more rows than the 200,000 any output holds in memory stream in
     //    order with --parallel 1 (every world's stream open at once), in bounded time.
     let many = "SELECT seq, seq * 7919 % 70001 AS k FROM seq_1_to_70000";
