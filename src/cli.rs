@@ -209,7 +209,10 @@ pub struct QueryArgs {
     #[arg(long, value_enum)]
     pub format: Option<QueryFormat>,
 
-    /// Sort the merged rows by this column.
+    /// Sort the merged rows by this column: NULL, numbers, text (by its bytes), binary.
+    /// Each world sorts a SELECT or WITH query itself (and sends only the best --limit
+    /// rows), and the sorted rows are merged as they stream; any other statement, or one
+    /// with duplicate column names, is sorted here, up to 200,000 rows without --limit.
     #[arg(long, value_name = "COL")]
     pub order_by: Option<String>,
 
@@ -217,7 +220,7 @@ pub struct QueryArgs {
     #[arg(long, requires = "order_by")]
     pub desc: bool,
 
-    /// Keep only the first N rows of each statement (after --order-by).
+    /// Keep only the first N rows of each statement (after --order-by, over all worlds).
     #[arg(long, value_name = "N", allow_negative_numbers = true,
           value_parser = count(0, usize::MAX))]
     pub limit: Option<usize>,

@@ -1,6 +1,8 @@
 //! Fan-out results: the values worlds send, their order, and how several worlds' rows for
 //! one statement line up under one header. Rendering lives in [`sink`]. Pure: no I/O here.
 
+pub mod merge;
+pub mod pushdown;
 pub mod sink;
 
 use std::cmp::Ordering;
@@ -16,7 +18,10 @@ pub enum Cell {
     Null,
     Int(i64),
     UInt(u64),
-    /// Text, decimals, dates: kept exactly as the server sent them.
+    /// A number the server sends written out (DECIMAL, FLOAT, DOUBLE: `-12.50`, `1e20`),
+    /// kept exactly as sent; sorts as the number it is.
+    Decimal(String),
+    /// Text, dates, times: kept exactly as the server sent them; sorts by its bytes.
     Text(String),
     /// Binary strings (or text that is not UTF-8).
     Bytes(Vec<u8>),
@@ -38,7 +43,7 @@ impl Cell {
             Cell::Null => "NULL".to_string(),
             Cell::Int(i) => i.to_string(),
             Cell::UInt(u) => u.to_string(),
-            Cell::Text(t) => t.clone(),
+            Cell::Decimal(t) | Cell::Text(t) => t.clone(),
             Cell::Bytes(b) => Cell::hex(b),
         }
     }
@@ -48,8 +53,17 @@ impl Cell {
             Cell::Null => Json::Null,
             Cell::Int(i) => json!(i),
             Cell::UInt(u) => json!(u),
-            Cell::Text(t) => json!(t),
+            Cell::Decimal(t) | Cell::Text(t) => json!(t),
             Cell::Bytes(b) => json!(Cell::hex(b)),
+        }
+    }
+
+    /// A value of a DECIMAL, FLOAT or DOUBLE column: a number when it reads as one.
+    pub fn written_number(text: String) -> Cell {
+        if Number::parse(&text).is_some() {
+            Cell::Decimal(text)
+        } else {
+            Cell::Text(text)
         }
     }
 
@@ -60,53 +74,78 @@ impl Cell {
 
 const BINARY_CHARSET: u16 = 63;
 
+/// What a column's values become ([`Cell::of`]); a world's sort key for `--order-by` follows
+/// it, so that the world's order is [`compare`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Integer {
+        unsigned: bool,
+    },
+    /// DECIMAL, FLOAT, DOUBLE: numbers written out.
+    Written,
+    /// Binary strings, BIT, GEOMETRY.
+    Bytes,
+    /// Everything else: text, dates, times, ENUM, SET, JSON...
+    Text,
+}
+
+/// The kind of a column's values.
+pub fn kind(column: &Column) -> Kind {
+    use ColumnType::*;
+    match column.column_type() {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
+        | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => Kind::Integer {
+            unsigned: column.flags().contains(ColumnFlags::UNSIGNED_FLAG),
+        },
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL | MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => {
+            Kind::Written
+        }
+        MYSQL_TYPE_BIT => Kind::Bytes,
+        MYSQL_TYPE_STRING
+        | MYSQL_TYPE_VAR_STRING
+        | MYSQL_TYPE_VARCHAR
+        | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_GEOMETRY
+            if column.character_set() == BINARY_CHARSET =>
+        {
+            Kind::Bytes
+        }
+        _ => Kind::Text,
+    }
+}
+
 impl Cell {
-    /// A value as the server sent it, typed by its column: integers as numbers, binary
-    /// strings as bytes, the rest as text.
+    /// A value as the server sent it, typed by its column: integers as numbers, DECIMAL,
+    /// FLOAT and DOUBLE as written-out numbers, binary strings as bytes, the rest as text.
     pub fn of(value: Value, column: &Column) -> Cell {
-        use ColumnType::*;
-        let bytes = match value {
+        let mut bytes = match value {
             Value::NULL => return Cell::Null,
             Value::Bytes(b) => b,
             Value::Int(i) => return Cell::Int(i),
             Value::UInt(u) => return Cell::UInt(u),
             other => other.as_sql(true).into_bytes(),
         };
-        let ty = column.column_type();
-        let integer = matches!(
-            ty,
-            MYSQL_TYPE_TINY
-                | MYSQL_TYPE_SHORT
-                | MYSQL_TYPE_LONG
-                | MYSQL_TYPE_LONGLONG
-                | MYSQL_TYPE_INT24
-                | MYSQL_TYPE_YEAR
-        );
-        if integer {
-            if let Ok(text) = std::str::from_utf8(&bytes) {
-                if column.flags().contains(ColumnFlags::UNSIGNED_FLAG) {
-                    if let Ok(u) = text.parse::<u64>() {
-                        return Cell::UInt(u);
+        match kind(column) {
+            Kind::Integer { unsigned } => {
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    if unsigned {
+                        if let Ok(u) = text.parse::<u64>() {
+                            return Cell::UInt(u);
+                        }
+                    } else if let Ok(i) = text.parse::<i64>() {
+                        return Cell::Int(i);
                     }
-                } else if let Ok(i) = text.parse::<i64>() {
-                    return Cell::Int(i);
                 }
             }
-        }
-        let binary_type = matches!(
-            ty,
-            MYSQL_TYPE_STRING
-                | MYSQL_TYPE_VAR_STRING
-                | MYSQL_TYPE_VARCHAR
-                | MYSQL_TYPE_BLOB
-                | MYSQL_TYPE_TINY_BLOB
-                | MYSQL_TYPE_MEDIUM_BLOB
-                | MYSQL_TYPE_LONG_BLOB
-                | MYSQL_TYPE_GEOMETRY
-                | MYSQL_TYPE_BIT
-        );
-        if (binary_type && column.character_set() == BINARY_CHARSET) || ty == MYSQL_TYPE_BIT {
-            return Cell::Bytes(bytes);
+            Kind::Written => match String::from_utf8(bytes) {
+                Ok(text) => return Cell::written_number(text),
+                Err(e) => bytes = e.into_bytes(),
+            },
+            Kind::Bytes => return Cell::Bytes(bytes),
+            Kind::Text => {}
         }
         match String::from_utf8(bytes) {
             Ok(s) => Cell::Text(s),
@@ -144,16 +183,18 @@ enum Rank {
 fn rank(c: &Cell) -> Rank {
     match c {
         Cell::Null => Rank::Null,
-        Cell::Int(_) | Cell::UInt(_) => Rank::Number,
-        Cell::Text(t) if decimal_parts(t).is_some() => Rank::Number,
+        Cell::Int(_) | Cell::UInt(_) | Cell::Decimal(_) => Rank::Number,
         Cell::Text(_) => Rank::Text,
         Cell::Bytes(_) => Rank::Bytes,
     }
 }
 
-/// Compare for `--order-by`. A total order: NULL first, then numbers (integers and decimal
-/// text, compared exactly as numbers), then other text (by its bytes), then binary values;
-/// each kind compared only within itself.
+/// Compare for `--order-by`. A total order: NULL first, then numbers (integers and the
+/// written-out numbers of DECIMAL, FLOAT and DOUBLE columns, compared exactly as numbers:
+/// `2.50` equals `2.5`), then text (by its bytes, as a server compares
+/// `CAST(CONVERT(x USING utf8mb4) AS BINARY)`), then binary values (by their bytes); each
+/// kind compared only within itself. Text never sorts as a number, even when it looks like
+/// one: a server sorts a VARCHAR by its characters.
 pub fn compare(a: &Cell, b: &Cell) -> Ordering {
     let (ra, rb) = (rank(a), rank(b));
     if ra != rb {
@@ -164,17 +205,146 @@ pub fn compare(a: &Cell, b: &Cell) -> Ordering {
         (Cell::UInt(x), Cell::UInt(y)) => x.cmp(y),
         (Cell::Int(x), Cell::UInt(y)) => i128::from(*x).cmp(&i128::from(*y)),
         (Cell::UInt(x), Cell::Int(y)) => i128::from(*x).cmp(&i128::from(*y)),
-        (Cell::Text(x), Cell::Text(y)) if ra == Rank::Text => x.cmp(y),
+        (Cell::Text(x), Cell::Text(y)) => x.cmp(y),
         (Cell::Bytes(x), Cell::Bytes(y)) => x.cmp(y),
-        _ => {
-            // Two numbers, at least one written out as decimal text; then the text itself
-            // breaks ties (`2.50` and `2.5` are equal numbers but not equal values).
-            let (x, y) = (a.display(), b.display());
-            compare_decimal(&x, &y)
-                .unwrap_or(Ordering::Equal)
-                .then_with(|| x.cmp(&y))
+        (Cell::Null, Cell::Null) => Ordering::Equal,
+        // Two numbers, at least one of them written out.
+        _ => compare_written(&a.display(), &b.display()),
+    }
+}
+
+/// Compare two written-out numbers exactly. Text that is not a number (never sent by a
+/// server for a numeric column) sorts after every number, by its bytes, so the order stays
+/// total.
+fn compare_written(a: &str, b: &str) -> Ordering {
+    match (Number::parse(a), Number::parse(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+/// A number written out as a server writes DECIMAL, FLOAT and DOUBLE values: an optional
+/// sign, digits with an optional fraction (`12.50`, `.5`, `7.`), and an optional exponent
+/// (`1e20`, `-1.5e-7`, `2E+3`). Seen as 0.DIGITS x 10^exp with a first digit other than 0.
+#[derive(Debug, Clone, Copy)]
+struct Number<'a> {
+    negative: bool,
+    /// Integer and fraction digits; the significant ones start after `skip` leading zeros.
+    int: &'a [u8],
+    frac: &'a [u8],
+    skip: usize,
+    /// None for zero.
+    exp: Option<i64>,
+}
+
+impl<'a> Number<'a> {
+    fn parse(s: &'a str) -> Option<Number<'a>> {
+        let s = s.as_bytes();
+        let (negative, rest) = match s.first() {
+            Some(b'-') => (true, &s[1..]),
+            Some(b'+') => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let (mantissa, exponent) = match rest.iter().position(|&b| b == b'e' || b == b'E') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let (int, frac) = match mantissa.iter().position(|&b| b == b'.') {
+            Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+            None => (mantissa, &mantissa[mantissa.len()..]),
+        };
+        let digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+        if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
+            return None;
+        }
+        let shift = match exponent {
+            None => 0,
+            Some(e) => {
+                let (minus, e) = match e.first() {
+                    Some(b'-') => (true, &e[1..]),
+                    Some(b'+') => (false, &e[1..]),
+                    _ => (false, e),
+                };
+                if e.is_empty() || !digits(e) {
+                    return None;
+                }
+                // Saturate: no digit string here is long enough to come back from 10^18.
+                let magnitude = e.iter().fold(0i64, |n, &d| {
+                    n.saturating_mul(10)
+                        .saturating_add(i64::from(d - b'0'))
+                        .min(1 << 60)
+                });
+                if minus {
+                    -magnitude
+                } else {
+                    magnitude
+                }
+            }
+        };
+        let all = int.iter().chain(frac);
+        let skip = all.clone().take_while(|&&d| d == b'0').count();
+        let zero = skip == int.len() + frac.len();
+        // The first significant digit stands at position `skip`; the point after `int`.
+        let exp = (!zero).then(|| int.len() as i64 - skip as i64 + shift);
+        Some(Number {
+            negative: negative && !zero,
+            int,
+            frac,
+            skip,
+            exp,
+        })
+    }
+
+    fn significant(&self) -> impl Iterator<Item = u8> + '_ {
+        self.int.iter().chain(self.frac).skip(self.skip).copied()
+    }
+
+    /// -1, 0 or 1.
+    fn sign(&self) -> i8 {
+        match (self.exp, self.negative) {
+            (None, _) => 0,
+            (Some(_), true) => -1,
+            (Some(_), false) => 1,
         }
     }
+
+    fn cmp(&self, other: &Number<'_>) -> Ordering {
+        let by_sign = self.sign().cmp(&other.sign());
+        if by_sign != Ordering::Equal || self.sign() == 0 {
+            return by_sign;
+        }
+        // Same sign, both not zero: the exponent, then the digits (a missing digit is 0).
+        let magnitude = self.exp.cmp(&other.exp).then_with(|| {
+            let (mut a, mut b) = (self.significant(), other.significant());
+            loop {
+                match (a.next(), b.next()) {
+                    (None, None) => return Ordering::Equal,
+                    (x, y) => {
+                        let o = x.unwrap_or(b'0').cmp(&y.unwrap_or(b'0'));
+                        if o != Ordering::Equal {
+                            return o;
+                        }
+                    }
+                }
+            }
+        });
+        if self.negative {
+            magnitude.reverse()
+        } else {
+            magnitude
+        }
+    }
+}
+
+/// The column `--order-by NAME` means among `columns`: the first of that exact name, else
+/// the first whose name differs only in ASCII case.
+pub fn find_column(columns: &[String], name: &str) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| c == name)
+        .or_else(|| columns.iter().position(|c| c.eq_ignore_ascii_case(name)))
 }
 
 /// For each merged column, the index of the same column in a world's result: the n-th
@@ -193,44 +363,6 @@ fn column_map(merged: &[String], world: &[String]) -> Vec<Option<usize>> {
                 .map(|(j, _)| j)
         })
         .collect()
-}
-
-/// A decimal number written out (`-12.50`, `3`, `+.5` is not one): (negative, integer digits
-/// without leading zeros, fraction digits without trailing zeros).
-fn decimal_parts(s: &str) -> Option<(bool, &str, &str)> {
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let ok = !int.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit());
-    ok.then(|| {
-        let int = int.trim_start_matches('0');
-        let frac = frac.trim_end_matches('0');
-        (neg && !(int.is_empty() && frac.is_empty()), int, frac)
-    })
-}
-
-/// Compare two decimal numbers written out exactly; None if either is not one.
-fn compare_decimal(a: &str, b: &str) -> Option<Ordering> {
-    let (na, ia, fa) = decimal_parts(a)?;
-    let (nb, ib, fb) = decimal_parts(b)?;
-    let magnitude = ia
-        .len()
-        .cmp(&ib.len())
-        .then_with(|| ia.cmp(ib))
-        .then_with(|| {
-            let width = fa.len().max(fb.len());
-            format!("{fa:0<width$}").cmp(&format!("{fb:0<width$}"))
-        });
-    Some(match (na, nb) {
-        (false, false) => magnitude,
-        (true, true) => magnitude.reverse(),
-        (true, false) => Ordering::Less,
-        (false, true) => Ordering::Greater,
-    })
 }
 
 /// How one world's columns line up under a statement's header (every world's columns, the
@@ -297,6 +429,11 @@ impl Lineup {
         }
     }
 
+    /// The world's column shown under the header's column `i`, if it has one.
+    pub fn source(&self, i: usize) -> Option<usize> {
+        self.map.get(i).copied().flatten()
+    }
+
     /// A world's row under the header, after the world's name.
     pub fn row(&self, world: &str, mut values: Vec<Cell>) -> Vec<Cell> {
         // The common case: the world's columns are the header's, in order.
@@ -361,20 +498,67 @@ mod tests {
         );
     }
 
+    fn d(s: &str) -> Cell {
+        Cell::Decimal(s.to_string())
+    }
+
     #[test]
-    fn decimals_compare_exactly() {
-        assert_eq!(
-            compare(&t("12345678901234567890.13"), &t("12345678901234567890.12")),
-            Ordering::Greater
-        );
-        assert_eq!(compare(&t("-1.5"), &t("-1.25")), Ordering::Less);
-        assert_eq!(compare(&t("10"), &t("9.99")), Ordering::Greater);
+    fn written_numbers_compare_exactly() {
+        use Ordering::*;
+        for (a, b, want) in [
+            (
+                "12345678901234567890.13",
+                "12345678901234567890.12",
+                Greater,
+            ),
+            ("-1.5", "-1.25", Less),
+            ("10", "9.99", Greater),
+            ("2.50", "2.5", Equal),
+            ("0.00", "-0", Equal),
+            ("-0.001", "0", Less),
+            ("007", "7.000", Equal),
+            // Scientific notation, as FLOAT and DOUBLE values are written.
+            ("1e20", "100000000000000000000", Equal),
+            ("1e20", "99999999999999999999.9", Greater),
+            ("1.2345678901234567e19", "1e20", Less),
+            ("1.2345678901234568e20", "1e20", Greater),
+            ("-1.5e-7", "-0.00000015", Equal),
+            ("-1.5e-7", "-1.4e-7", Less),
+            ("-1.5e-7", "0", Less),
+            ("1e-300", "0.1", Less),
+            ("1e-300", "0", Greater),
+            ("3.4e38", "1E+38", Greater),
+            ("2E3", "1999.999", Greater),
+            (".5", "0.5", Equal),
+            ("5.", "5", Equal),
+        ] {
+            assert_eq!(compare(&d(a), &d(b)), want, "{a} vs {b}");
+            assert_eq!(compare(&d(b), &d(a)), want.reverse(), "{b} vs {a}");
+        }
         assert_eq!(
             compare(&Cell::Int(-1), &Cell::UInt(u64::MAX)),
             Ordering::Less
         );
-        assert_eq!(compare(&t("abc"), &t("abd")), Ordering::Less);
-        assert_eq!(compare(&Cell::Int(7), &t("7.5")), Ordering::Less);
+        assert_eq!(compare(&Cell::Int(7), &d("7.5")), Less);
+        assert_eq!(compare(&Cell::Int(7), &d("7.0")), Equal);
+        assert_eq!(compare(&Cell::UInt(u64::MAX), &d("1.8e19")), Greater);
+        assert_eq!(compare(&Cell::Int(i64::MIN), &d("-1e19")), Greater);
+        // Not a number (never sent for a numeric column): after every number.
+        assert_eq!(compare(&d("abc"), &d("1e300")), Greater);
+        assert_eq!(compare(&d("abc"), &d("abd")), Less);
+        assert_eq!(compare(&d("1e"), &Cell::Int(1)), Greater);
+    }
+
+    #[test]
+    fn text_is_compared_by_bytes_even_when_it_looks_like_a_number() {
+        assert_eq!(compare(&t("10"), &t("9")), Ordering::Less);
+        assert_eq!(compare(&t("2.50"), &t("2.5")), Ordering::Greater);
+        assert_eq!(compare(&t("a"), &t("a ")), Ordering::Less);
+        assert_eq!(compare(&t("a\0"), &t("a\t")), Ordering::Less);
+        assert_eq!(compare(&t("a\t"), &t("a ")), Ordering::Less);
+        assert_eq!(compare(&t("B"), &t("a")), Ordering::Less);
+        assert_eq!(compare(&t("z"), &t("é")), Ordering::Less);
+        assert_eq!(compare(&t("-01:00:00"), &t("100:00:00")), Ordering::Less);
     }
 
     #[test]
@@ -385,6 +569,7 @@ mod tests {
             Cell::Int(3),
             Cell::Null,
             t("10"),
+            d("2.5"),
             t("a"),
         ];
         v.sort_by(compare);
@@ -392,6 +577,7 @@ mod tests {
             v,
             vec![
                 Cell::Null,
+                d("2.5"),
                 Cell::Int(3),
                 t("10"),
                 t("a"),
@@ -401,6 +587,15 @@ mod tests {
         );
     }
 
+    #[test]
+    fn order_by_names_a_column_exactly_else_in_any_case() {
+        let cols = names(&["world", "Score", "score", "id"]);
+        assert_eq!(find_column(&cols, "score"), Some(2));
+        assert_eq!(find_column(&cols, "SCORE"), Some(1));
+        assert_eq!(find_column(&cols, "ID"), Some(3));
+        assert_eq!(find_column(&cols, "level"), None);
+    }
+
     fn cell() -> impl Strategy<Value = Cell> {
         prop_oneof![
             Just(Cell::Null),
@@ -408,6 +603,8 @@ mod tests {
             any::<u64>().prop_map(Cell::UInt),
             "-?[0-9]{1,3}(\\.[0-9]{0,3})?".prop_map(Cell::Text),
             "[a-c0-9.-]{0,4}".prop_map(Cell::Text),
+            "-?[0-9]{0,3}(\\.[0-9]{0,3})?([eE][+-]?[0-9]{1,2})?".prop_map(Cell::Decimal),
+            "[0-9eE.+-]{0,5}".prop_map(Cell::Decimal),
             prop::collection::vec(any::<u8>(), 0..3).prop_map(Cell::Bytes),
         ]
     }
@@ -434,6 +631,28 @@ mod tests {
             for w in v.windows(2) {
                 prop_assert_ne!(compare(&w[0], &w[1]), Ordering::Greater);
             }
+        }
+
+        /// Written-out numbers compare as their values: like their floating-point values
+        /// where those differ, and an integer equals its own digits in any notation.
+        #[test]
+        fn prop_written_numbers_compare_as_values(
+            a in "-?[0-9]{1,6}(\\.[0-9]{1,6})?(e-?[0-9]{1,2})?",
+            b in "-?[0-9]{1,6}(\\.[0-9]{1,6})?(e-?[0-9]{1,2})?",
+            i in any::<i64>(),
+            shift in 0usize..25,
+        ) {
+            let (fa, fb) = (a.parse::<f64>().unwrap(), b.parse::<f64>().unwrap());
+            if fa != fb {
+                prop_assert_eq!(compare(&d(&a), &d(&b)), fa.partial_cmp(&fb).unwrap());
+            }
+            prop_assert_eq!(compare(&Cell::Int(i), &d(&i.to_string())), Ordering::Equal);
+            // i written as i * 10^-shift, times 10^shift.
+            let digits = i.unsigned_abs().to_string();
+            let sign = if i < 0 { "-" } else { "" };
+            let scaled = format!("{sign}0.{}{digits}e{}", "0".repeat(shift), digits.len() + shift);
+            prop_assert_eq!(compare(&Cell::Int(i), &d(&scaled)), Ordering::Equal, "{}", scaled);
+            prop_assert_eq!(compare(&Cell::Int(i), &d(&format!("{i}.5"))), if i < 0 { Ordering::Greater } else { Ordering::Less });
         }
     }
 }

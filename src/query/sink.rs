@@ -1,13 +1,13 @@
 //! Where a query's rows go, one at a time: CSV, TSV, JSON and vertical output stream each
-//! row as it comes; the table format and `--order-by` hold rows, up to a cap.
+//! row as it comes; the table format holds rows, up to a cap. `--order-by` happens before
+//! a sink (see [`super::merge`]).
 
-use std::cmp::Ordering;
 use std::io::{self, Write};
 
 use comfy_table::{Cell as TableCell, CellAlignment};
 use serde_json::Value as Json;
 
-use super::{compare, Cell};
+use super::Cell;
 
 /// The statement a result belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +96,8 @@ impl<W: Write> Delimited<W> {
             (Cell::UInt(u), _) => {
                 let _ = write!(line, "{u}");
             }
+            // Digits, a sign, a point and an exponent: nothing to quote or escape.
+            (Cell::Decimal(t), _) => line.extend_from_slice(t.as_bytes()),
             (Cell::Text(t), true) => line.extend_from_slice(csv_field(t).as_bytes()),
             (Cell::Text(t), false) => push_tsv(line, t),
             (other, true) => line.extend_from_slice(csv_field(&other.display()).as_bytes()),
@@ -392,102 +394,6 @@ impl<W: Write> Sink for TableOut<W> {
     }
 }
 
-/// `--order-by COL [--desc] [--limit N]` in front of another sink: holds the rows of a
-/// statement (only the best `limit` when there is one, else up to `cap`), sorts them with
-/// [`compare`], then hands them on.
-pub struct Ordered<S: Sink> {
-    inner: S,
-    column: String,
-    desc: bool,
-    limit: Option<usize>,
-    cap: usize,
-    index: usize,
-    rows: Vec<Vec<Cell>>,
-}
-
-impl<S: Sink> Ordered<S> {
-    pub fn new(inner: S, column: &str, desc: bool, limit: Option<usize>, cap: usize) -> Self {
-        Ordered {
-            inner,
-            column: column.to_string(),
-            desc,
-            limit,
-            cap,
-            index: 0,
-            rows: Vec::new(),
-        }
-    }
-
-    fn cmp(&self, a: &[Cell], b: &[Cell]) -> Ordering {
-        let o = compare(&a[self.index], &b[self.index]);
-        if self.desc {
-            o.reverse()
-        } else {
-            o
-        }
-    }
-
-    fn sort_and_cut(&mut self) {
-        let mut rows = std::mem::take(&mut self.rows);
-        rows.sort_by(|a, b| self.cmp(a, b));
-        if let Some(n) = self.limit {
-            rows.truncate(n);
-        }
-        self.rows = rows;
-    }
-}
-
-impl<S: Sink> Sink for Ordered<S> {
-    fn begin(&mut self, st: &Statement<'_>, columns: &[String]) -> io::Result<()> {
-        self.index = columns
-            .iter()
-            .position(|c| c == &self.column)
-            .or_else(|| {
-                columns
-                    .iter()
-                    .position(|c| c.eq_ignore_ascii_case(&self.column))
-            })
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "--order-by {:?}: {} has no such column; its columns are {}",
-                        self.column,
-                        st.label(),
-                        columns.join(", ")
-                    ),
-                )
-            })?;
-        self.rows.clear();
-        self.inner.begin(st, columns)
-    }
-
-    fn row(&mut self, row: Vec<Cell>) -> io::Result<()> {
-        self.rows.push(row);
-        match self.limit {
-            // Keep at most twice the limit: sort and cut now and then.
-            Some(n) if self.rows.len() >= 2 * n.max(1024) => self.sort_and_cut(),
-            None if self.rows.len() > self.cap => {
-                return Err(too_many(self.cap, "--order-by without --limit"))
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn end(&mut self, st: &Statement<'_>, errors: &[WorldError]) -> io::Result<()> {
-        self.sort_and_cut();
-        for row in std::mem::take(&mut self.rows) {
-            self.inner.row(row)?;
-        }
-        self.inner.end(st, errors)
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.inner.finish()
-    }
-}
-
 /// `--limit N` without `--order-by`: the first N rows of each statement.
 pub struct Limited<S: Sink> {
     inner: S,
@@ -684,34 +590,6 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "world\ta\nh1\t1\n\nworld\taffected_rows\nh1\t3\n"
         );
-    }
-
-    #[test]
-    fn order_by_keeps_the_best_rows_only() {
-        let rows: Vec<Vec<Cell>> = (0..5000)
-            .map(|i| vec![t("h"), Cell::Int((i * 7919) % 5000)])
-            .collect();
-        let mut out = Vec::new();
-        let sink = Ordered::new(Delimited::tsv(&mut out, false), "n", true, Some(3), 10);
-        render(sink, &[("SELECT n", &["world", "n"], rows, vec![])]).unwrap();
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "h\t4999\nh\t4998\nh\t4997\n"
-        );
-        // Without a limit, more rows than the cap are refused.
-        let many: Vec<Vec<Cell>> = (0..20).map(|i| vec![t("h"), Cell::Int(i)]).collect();
-        let err = render(
-            Ordered::new(Delimited::tsv(Vec::new(), false), "n", false, None, 10),
-            &[("SELECT n", &["world", "n"], many.clone(), vec![])],
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("more than 10 rows"), "{err}");
-        let err = render(
-            Ordered::new(Delimited::tsv(Vec::new(), false), "nope", false, None, 10),
-            &[("SELECT n", &["world", "n"], many, vec![])],
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("world, n"), "{err}");
     }
 
     #[test]

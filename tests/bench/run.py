@@ -198,8 +198,9 @@ def fanout(folder):
 
 
 def streaming(env):
-    """A result of about 1,000,000 rows across the worlds: `worlds query` in tsv and json
-    (wall seconds, peak RSS MB) against the stock client `--batch` on each world in turn."""
+    """A result of about 1,000,000 rows across the worlds: `worlds query` in tsv and json, and
+    sorted with `--order-by` (all rows, and the top 10) (wall seconds, peak RSS MB), against
+    the stock client `--batch` on each world in turn."""
     creds = json.loads(env.worlds("env", "--format", "json")[0])["worlds"]
     status = {w["world"]: w["container"] for w in
               json.loads(env.worlds("status", "--format", "json")[0])["worlds"]}
@@ -210,6 +211,11 @@ def streaming(env):
     for fmt in ("tsv", "json"):
         runs = [env.worlds("query", q, "--format", fmt, timed=True) for _ in range(RUNS)]
         out[fmt] = (statistics.median(r[1] for r in runs), max(r[2] or 0 for r in runs))
+    # The same rows sorted: merged from the worlds' sorted streams, and the top 10 of them.
+    for name, extra in (("ordered", []), ("top", ["--limit", "10"])):
+        args = ["query", q, "--format", "tsv", "--order-by", "score", "--desc", *extra]
+        runs = [env.worlds(*args, timed=True) for _ in range(RUNS)]
+        out[name] = (statistics.median(r[1] for r in runs), max(r[2] or 0 for r in runs))
     stock_runs = []
     for _ in range(RUNS):
         start = time.monotonic()
@@ -395,7 +401,10 @@ def main():
                f"median of {RUNS}: `worlds query --format tsv` {stream['tsv'][0]:.2f} s "
                f"(peak RSS {stream['tsv'][1]:.0f} MB), `--format json` {stream['json'][0]:.2f} s "
                f"(peak RSS {stream['json'][1]:.0f} MB); the stock client `mariadb --batch` on "
-               f"each world one after another {stream['stock']:.2f} s.")
+               f"each world one after another {stream['stock']:.2f} s. Sorted with "
+               f"`--order-by score --desc` (each world sorts, the streams are merged): "
+               f"{stream['ordered'][0]:.2f} s (peak RSS {stream['ordered'][1]:.0f} MB); "
+               f"with `--limit 10` {stream['top'][0]:.2f} s (peak RSS {stream['top'][1]:.0f} MB).")
     out.append("")
     out.append(diff_line(diffed))
     table = "\n".join(out)
