@@ -41,8 +41,6 @@ const LIST_CAP: usize = 1_000_000;
 const CHANNEL: usize = 256;
 /// How long a world's server waits for us to read its rows.
 const NET_WRITE_TIMEOUT_SECS: u32 = 86_400;
-/// Text and blob keys are sorted on their whole value, not a prefix.
-const MAX_SORT_LENGTH: u32 = 8_388_608;
 
 /// What to compare.
 #[derive(Debug, Clone)]
@@ -318,8 +316,9 @@ async fn session(target: &Target, database: &str, env: &str) -> Result<Conn, Str
             "SET SESSION net_write_timeout = {NET_WRITE_TIMEOUT_SECS}"
         ))
         .await;
+    // Text and blob keys are sorted on far more than their first 1024 bytes.
     let _ = conn
-        .query_drop(format!("SET SESSION max_sort_length = {MAX_SORT_LENGTH}"))
+        .query_drop(crate::query::pushdown::sort_settings())
         .await;
     let _ = conn
         .query_drop(format!("USE {}", quote_ident(database)))
@@ -693,9 +692,11 @@ fn order_error(spec: &Spec, layout: &Layout, e: OrderError) -> String {
             show(&key)
         ),
         OrderError::Backwards(side, key) => format!(
-            "rows of {} arrived out of key order at ({}); cannot compare them",
+            "rows of {} arrived out of key order at ({}) (keys that share their first {} bytes \
+             sort in any order); cannot compare them",
             env(side),
-            show(&key)
+            show(&key),
+            crate::query::pushdown::SORT_LENGTH
         ),
     }
 }

@@ -41,11 +41,6 @@ use crate::state::EnvDir;
 /// Rows a holding output takes per statement: the table, and `--order-by` without `--limit`
 /// for the worlds that could not sort a statement themselves.
 const HOLD_CAP: usize = 200_000;
-/// Bytes of a value a world's server compares when it sorts (`max_sort_length`; values that
-/// share a longer prefix may come in any order, which the merge then reports), and the sort
-/// buffer that takes such keys (the server wants room for about 15 of them).
-const SORT_LENGTH: usize = 1 << 20;
-const SORT_BUFFER: usize = 20 << 20;
 /// Batches in flight per world, and rows per batch: a few thousand rows at most wait.
 const CHANNEL: usize = 4;
 const BATCH: usize = 1024;
@@ -252,7 +247,15 @@ pub async fn run(config: &Config, args: &QueryArgs) -> Result<i32> {
             other => other.context("cannot write the result")?,
         }
     } else {
-        eprint!("{tail}");
+        // Machine formats: notes and the summary on stderr (`-q` keeps only the errors).
+        for n in &notes {
+            if n.starts_with("error:") {
+                tracing::warn!("{}", escape(n));
+            } else {
+                tracing::info!("{}", escape(n));
+            }
+        }
+        tracing::info!("{summary}");
     }
     Ok(if feeds.iter().any(|f| f.errors > 0) {
         1
@@ -758,10 +761,7 @@ async fn world(s: &Session<'_>, database: &str, statements: &[String]) {
     if s.order.is_some() {
         // Sort long values by more than their first 1024 bytes.
         let _ = conn
-            .query_drop(format!(
-                "SET SESSION max_sort_length = {SORT_LENGTH}, \
-                 sort_buffer_size = GREATEST(@@sort_buffer_size, {SORT_BUFFER})"
-            ))
+            .query_drop(crate::query::pushdown::sort_settings())
             .await;
     }
     // Start in the default database when the world has it; statements may name others.

@@ -29,6 +29,21 @@ pub enum SortKey {
 /// effect: a SELECT, a WITH query or a parenthesised query, without INTO, locking reads
 /// (`FOR UPDATE`, `FOR SHARE`, `LOCK IN SHARE MODE`) or PROCEDURE. Anything else, or in
 /// doubt: no.
+/// Bytes of a value a server compares when it sorts (`max_sort_length`; values that share a
+/// longer prefix may come in any order, which the readers of sorted streams then report), and
+/// the sort buffer that takes such keys (the server wants room for about 15 of them).
+pub const SORT_LENGTH: usize = 1 << 20;
+pub const SORT_BUFFER: usize = 20 << 20;
+
+/// The session settings under which a server sorts long values by more than their first
+/// 1024 bytes.
+pub fn sort_settings() -> String {
+    format!(
+        "SET SESSION max_sort_length = {SORT_LENGTH}, \
+         sort_buffer_size = GREATEST(@@sort_buffer_size, {SORT_BUFFER})"
+    )
+}
+
 pub fn derived(sql: &str) -> bool {
     let mut lexer = Lexer::new(sql.as_bytes(), Charset::AsciiSafe);
     let word = |t: crate::sql::lexer::Token, w: &str| {
