@@ -734,8 +734,10 @@ fn worlds_send_only_their_best_rows_and_large_results_stream() {
     let mut head = vec![0u8; 4096];
     stdout_pipe.read_exact(&mut head).unwrap();
     // Nobody reads now: every world waits with its rows. Cut host2's connection.
+    // This statement's session, not one of an earlier command that the server is still
+    // cleaning up.
     let find = "SELECT id FROM information_schema.processlist \
-                WHERE info LIKE 'SELECT * FROM (%' AND id <> CONNECTION_ID()";
+                WHERE info LIKE 'SELECT * FROM (%seq_1_to_200000%' AND id <> CONNECTION_ID()";
     let start = Instant::now();
     let id = loop {
         let text = t.sql("host2", find);
