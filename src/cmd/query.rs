@@ -883,30 +883,43 @@ async fn statement(s: &Session<'_>, conn: &mut Conn, sql: &str) -> Result<(), St
         _ => None,
     };
     send(Event::Columns { names, sorted }).await?;
-    let mut batch = Vec::with_capacity(BATCH);
+    // Rows are read a batch at a time under one timer: the time the server takes counts,
+    // the time spent waiting for the printer (in `send`) does not.
     loop {
+        let mut batch = Vec::with_capacity(BATCH);
         let clock = Instant::now();
-        let next = tokio::time::timeout(timeout.saturating_sub(used), result.next()).await;
-        used += clock.elapsed();
-        match next {
-            Ok(Ok(Some(row))) => {
-                batch.push(to_cells(row, &columns));
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    send(Event::Rows(full)).await?;
+        let read = tokio::time::timeout(timeout.saturating_sub(used), async {
+            while batch.len() < BATCH {
+                match result.next().await? {
+                    Some(row) => batch.push(to_cells(row, &columns)),
+                    None => return Ok(true),
                 }
             }
-            Ok(Ok(None)) => {
+            Ok::<bool, mysql_async::Error>(false)
+        })
+        .await;
+        used += clock.elapsed();
+        match read {
+            Ok(Ok(last)) => {
                 if !batch.is_empty() {
                     send(Event::Rows(batch)).await?;
                 }
-                break;
+                if last {
+                    break;
+                }
             }
             Ok(Err(e)) => {
+                // The rows before the error were read: they are shown, then the error.
+                if !batch.is_empty() {
+                    send(Event::Rows(batch)).await?;
+                }
                 send(Event::Error(e.to_string())).await?;
                 return Err(Stop);
             }
             Err(_) => {
+                if !batch.is_empty() {
+                    send(Event::Rows(batch)).await?;
+                }
                 drop(result);
                 send(Event::Error(timed_out(target.clone()).await)).await?;
                 return Err(Stop);

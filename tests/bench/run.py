@@ -15,7 +15,8 @@ BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_HUGE_GIB (size 
 unterminated string, default 2), BENCH_STREAM_ROWS (rows of the streamed query result,
 default 1000000), BENCH_DIFF_ROWS (rows per world of the diff case, default 1000000),
 BENCH_JOBS (worlds up --table-jobs, default automatic), BENCH_KEEP=1 keeps bench-data/,
-BENCH_ONLY=diff runs only the diff case (printed, docs/benchmarks.md untouched).
+BENCH_ONLY=diff or BENCH_ONLY=stream runs only the diff or the streaming case (printed,
+docs/benchmarks.md untouched).
 """
 
 import gzip
@@ -308,6 +309,32 @@ def diff_case():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def stream_only():
+    """The streaming case on three small worlds (its query reads no table)."""
+    folder = Path(tempfile.mkdtemp(prefix="worlds-bench-stream-"))
+    for h in (1, 2, 3):
+        (folder / f"host{h}_fulldump_20240101_000000.sql").write_text(
+            "CREATE DATABASE game; USE game; CREATE TABLE t (a INT PRIMARY KEY);\n")
+    env = Env("bench-stream")
+    try:
+        env.worlds("up", "--dumps", str(folder))
+        return streaming(env)
+    finally:
+        env.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def stream_line(stream):
+    return (f"Streaming: a result of {stream['rows']:,} rows across 3 worlds, "
+            f"median of {RUNS}: `worlds query --format tsv` {stream['tsv'][0]:.2f} s "
+            f"(peak RSS {stream['tsv'][1]:.0f} MB), `--format json` {stream['json'][0]:.2f} s "
+            f"(peak RSS {stream['json'][1]:.0f} MB); the stock client `mariadb --batch` on "
+            f"each world one after another {stream['stock']:.2f} s. Sorted with `--order-by "
+            f"score --desc` (each world sorts, the streams are merged): {stream['ordered'][0]:.2f} s "
+            f"(peak RSS {stream['ordered'][1]:.0f} MB); with `--limit 10` {stream['top'][0]:.2f} s "
+            f"(peak RSS {stream['top'][1]:.0f} MB).")
+
+
 def diff_line(d):
     return (f"Diff: `worlds diff player --format json` of {d['rows']:,} rows per world, 3 worlds, "
             f"{d['differ']:,} rows differing in all, median of {RUNS}: {d['ours']:.2f} s with a "
@@ -319,6 +346,9 @@ def diff_line(d):
 def main():
     if os.environ.get("BENCH_ONLY") == "diff":
         print(diff_line(diff_case()))
+        return
+    if os.environ.get("BENCH_ONLY") == "stream":
+        print(stream_line(stream_only()))
         return
     if not WORLDS.exists() or not GEN.exists():
         raise SystemExit("build first: make build")
@@ -397,14 +427,7 @@ def main():
                + f"; all {len(single)} worlds {every * 1000:.0f} ms "
                f"(limit 1.5 x slowest + 50 ms = {(1.5 * slowest + 0.05) * 1000:.0f} ms).")
     out.append("")
-    out.append(f"Streaming: a result of {stream['rows']:,} rows across {len(single)} worlds, "
-               f"median of {RUNS}: `worlds query --format tsv` {stream['tsv'][0]:.2f} s "
-               f"(peak RSS {stream['tsv'][1]:.0f} MB), `--format json` {stream['json'][0]:.2f} s "
-               f"(peak RSS {stream['json'][1]:.0f} MB); the stock client `mariadb --batch` on "
-               f"each world one after another {stream['stock']:.2f} s. Sorted with "
-               f"`--order-by score --desc` (each world sorts, the streams are merged): "
-               f"{stream['ordered'][0]:.2f} s (peak RSS {stream['ordered'][1]:.0f} MB); "
-               f"with `--limit 10` {stream['top'][0]:.2f} s (peak RSS {stream['top'][1]:.0f} MB).")
+    out.append(stream_line(stream))
     out.append("")
     out.append(diff_line(diffed))
     table = "\n".join(out)
