@@ -216,7 +216,10 @@ fn every_command_in_the_docs_runs_as_shown() {
                 let l = l.trim();
                 !l.is_empty() && l != "..." && !timed(l) && !l.starts_with("error:")
             })
-            .filter(|l| !l.chars().all(|c| c.is_whitespace() || "┌┬┐├┼┤└┴┘─═╞╪╡".contains(c)))
+            .filter(|l| {
+                !l.chars()
+                    .all(|c| c.is_whitespace() || "┌┬┐├┼┤└┴┘─═╞╪╡".contains(c))
+            })
             .filter(|l| !output_lines.contains(&squeeze(l)))
             .collect();
         let shown_ok = first_shown
