@@ -6,8 +6,10 @@
 //! - [`load_data`]: INSERT rows as LOAD DATA where the result is exactly the same;
 //! - [`serial`]: one connection, every statement in order, as the stock client would;
 //! - [`verify`]: every table holds the rows its INSERTs carried (none, for tables whose data
-//!   a table filter left out).
+//!   a table filter left out);
+//! - [`disk`]: a server that ran out of space says so in words that are recognised.
 
+pub mod disk;
 mod ledger;
 mod load_data;
 pub mod phase;
@@ -116,6 +118,17 @@ pub fn table_key(db: &str, table: &str) -> String {
 
 /// Restore `path` into the world at `target`, then verify the row counts.
 pub async fn restore(
+    target: &Target,
+    path: &Path,
+    options: &RestoreOptions,
+    counters: Arc<Counters>,
+) -> Result<RestoreReport> {
+    restore_inner(target, path, options, counters)
+        .await
+        .map_err(disk::explain)
+}
+
+async fn restore_inner(
     target: &Target,
     path: &Path,
     options: &RestoreOptions,
