@@ -1,11 +1,11 @@
-//! Partial restores (`up --tables`, `--skip-tables`, `tables:` in worlds.yaml) on the real
-//! Docker engine.
+//! Partial restores (`up --tables`, `--skip-tables`, `tables:` in worlds.yaml) and the disk
+//! check of `up`, on the real Docker engine.
 
 mod common;
 
 use std::fmt::Write as _;
 
-use common::{stderr, stdout, TestEnv};
+use common::{repo, stderr, stdout, TestEnv};
 
 /// Rows per table of the test dump.
 const PLAYERS: usize = 40;
@@ -356,4 +356,57 @@ fn a_partial_restore_loads_the_chosen_tables_and_every_definition() {
     }
     let status = t.json(&["status", "--format", "json"]);
     assert!(status["worlds"][0]["partial"].is_null(), "{status}");
+}
+
+#[test]
+fn up_stops_before_creating_anything_when_the_disk_is_too_small() {
+    let t = TestEnv::new("disk", 47);
+    let dumps = repo().join("dumps");
+    let dumps = dumps.to_str().unwrap();
+    let out = t
+        .cmd(&["up", "--dumps", dumps])
+        .env("WORLDS_FAKE_FREE_BYTES", "100000000")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    for part in [
+        "not enough disk space: restoring 3 worlds needs about 900.0 MB",
+        "has 100.0 MB free (as WORLDS_FAKE_FREE_BYTES says)",
+        "`worlds down --env NAME`",
+        "`docker system df`",
+        "`worlds up --ignore-space`",
+    ] {
+        assert!(err.contains(part), "no {part:?} in {err}");
+    }
+    assert_eq!(t.leftovers(), (0, 0), "nothing may be created");
+
+    // A bad fake is a usage error.
+    let out = t
+        .cmd(&["up", "--dumps", dumps])
+        .env("WORLDS_FAKE_FREE_BYTES", "lots")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // --ignore-space goes on.
+    let out = t
+        .cmd(&["up", "--dumps", dumps, "--ignore-space"])
+        .env("WORLDS_FAKE_FREE_BYTES", "100000000")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("3 of 3 worlds ready"),
+        "{}",
+        stdout(&out)
+    );
+    // Kept worlds need no space.
+    let out = t
+        .cmd(&["up", "--dumps", dumps])
+        .env("WORLDS_FAKE_FREE_BYTES", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("ready (kept)"), "{}", stdout(&out));
 }

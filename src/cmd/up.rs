@@ -16,7 +16,7 @@ use crate::environment::names::group_suffix;
 use crate::environment::reconcile::Action;
 use crate::environment::record::Outcome;
 use crate::environment::up::{actions, apply, desired, Settings, WorldResult};
-use crate::environment::{self, cnf, lock_path};
+use crate::environment::{self, cnf, lock_path, space};
 use crate::error::{escape, unusable, usage, Exit};
 use crate::filter::TableFilter;
 use crate::load::progress::Progress;
@@ -141,6 +141,9 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
             _ => {}
         }
     }
+
+    // Nothing is created before the restores are known to fit (or --ignore-space).
+    space::check(&engine, &desire, &todo, args.no_restore, args.ignore_space).await?;
 
     // The worlds' own password (read from their containers by `load`), else a stored or new one.
     let password = match existing.iter().find_map(|w| w.password.clone()) {

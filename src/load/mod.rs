@@ -10,6 +10,7 @@
 //! - [`disk`]: a server that ran out of space says so in words that are recognised.
 
 pub mod disk;
+pub mod estimate;
 mod ledger;
 mod load_data;
 pub mod phase;
