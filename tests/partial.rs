@@ -356,6 +356,22 @@ fn a_partial_restore_loads_the_chosen_tables_and_every_definition() {
     }
     let status = t.json(&["status", "--format", "json"]);
     assert!(status["worlds"][0]["partial"].is_null(), "{status}");
+
+    // One connection, every statement in dump order (no plan): the filter holds there too.
+    // A name without a dot is a table in any database: audit.player is loaded as well.
+    t.ok(&["down"]);
+    t.write_config("table_jobs: 1\ndefer_indexes: false\nload_data: false\n");
+    let out = t.run(&["up", "--tables", "player"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("ready (partial: 2 of 5 tables)"),
+        "{}",
+        stdout(&out)
+    );
+    for (i, world) in ["host1", "host2"].into_iter().enumerate() {
+        assert_eq!(counts(&t, world), [PLAYERS, 0, 0, 0, ARCHIVED], "{world}");
+        assert_eq!(definitions(&t, world), partial_defs[i], "{world}");
+    }
 }
 
 #[test]
