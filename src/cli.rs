@@ -15,7 +15,8 @@ then `worlds up`. Docs: docs/guide.md, `worlds man`; shell completions: \
 Exit codes: 0 all good; 1 some world failed, a query failed somewhere, or `diff --exit-code` \
 found differences; 2 usage or \
 configuration error; 3 the environment is not usable (Docker unreachable, image missing, \
-environment in use by another command, a foreign object in the way)."
+environment in use by another command, a foreign object in the way, not enough disk space \
+for `up`)."
 )]
 pub struct Cli {
     /// Config file (default: ./worlds.yaml when it exists).
@@ -113,6 +114,18 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    worlds up --at '2024-06-18 10:00' --worlds host1,host3\n  \
+    worlds up --tables 'player,guild'             data of these tables only\n  \
+    worlds up --skip-tables 'event_*,game.audit'  every table's data but these\n  \
+    worlds up --tables 'p*' --skip-tables player_log\n\n\
+With --tables or --skip-tables every table's definition, views, routines and triggers are \
+restored, and the rows of the other tables are skipped while reading the dump (never sent \
+to the server); their tables stay empty. A glob is `table` in any database or `db.table`, \
+with `*` and `?`, case ignored; --tables chooses first, then --skip-tables takes away. A \
+world restored with another filter is like one holding another dump (--replace replaces it).\n\n\
+Before creating worlds, up estimates their disk space (docs/guide.md says how) and stops \
+with exit 3 when Docker's data root has less free space; --ignore-space goes on anyway.")]
 pub struct UpArgs {
     #[command(flatten)]
     pub select: SelectArgs,
@@ -140,6 +153,32 @@ pub struct UpArgs {
     /// When another command is changing the environment, wait for it instead of failing.
     #[arg(long)]
     pub wait: bool,
+
+    /// Load the data of these tables only (comma-separated names or globs with * and ?:
+    /// `table` in any database, or `db.table`), e.g. --tables 'player,guild'. Overrides
+    /// `tables` in worlds.yaml; '' or '*' loads every table.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        conflicts_with = "no_restore"
+    )]
+    pub tables: Option<Vec<String>>,
+
+    /// Leave out the data of these tables (applied after --tables), e.g.
+    /// --skip-tables 'event_*'. Overrides `skip_tables` in worlds.yaml; '' skips none.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        conflicts_with = "no_restore"
+    )]
+    pub skip_tables: Option<Vec<String>>,
+
+    /// Go on even when the estimated disk space of the restores is more than Docker's data
+    /// root has free.
+    #[arg(long)]
+    pub ignore_space: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::error::usage;
+use crate::filter::TableFilter;
 use crate::sql::trailer::TrailerPolicy;
 
 pub const DEFAULT_PATTERN: &str =
@@ -69,6 +70,33 @@ struct RawConfig {
     defer_indexes: Option<bool>,
     load_data: Option<bool>,
     dump_trailer: Option<String>,
+    tables: Option<serde_yaml::Value>,
+    skip_tables: Option<serde_yaml::Value>,
+}
+
+/// A list of names in worlds.yaml: a YAML list, or one text of comma-separated names.
+fn names(key: &str, value: Option<serde_yaml::Value>) -> Result<Vec<String>> {
+    use serde_yaml::Value;
+    let one = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let bad = || {
+        usage(format!(
+            "config key `{key}` must be a list of table names or globs, or one text of \
+             comma-separated ones, e.g. {key}: [player, 'event_*']"
+        ))
+    };
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Sequence(items)) => items.iter().map(|v| one(v).ok_or_else(bad)).collect(),
+        Some(v) => Ok(one(&v)
+            .ok_or_else(bad)?
+            .split(',')
+            .map(str::to_string)
+            .collect()),
+    }
 }
 
 /// The validated configuration every command works from.
@@ -100,6 +128,8 @@ pub struct Config {
     pub load_data: bool,
     /// Which dumps must end with `-- Dump completed`.
     pub dump_trailer: TrailerPolicy,
+    /// Whose tables' data `up` loads (`tables:` / `skip_tables:`); flags override it.
+    pub filter: TableFilter,
     /// Environment name.
     pub env: String,
     /// Where per-environment files (password, my.cnf, restore records) live.
@@ -209,6 +239,12 @@ impl Config {
                 )));
             }
         }
+        let filter = TableFilter::new(
+            &names("tables", raw.tables)?,
+            &names("skip_tables", raw.skip_tables)?,
+            ("config key `tables`", "config key `skip_tables`"),
+        )
+        .map_err(usage)?;
         Ok(Config {
             dumps: base.join(raw.dumps.unwrap_or_else(|| PathBuf::from("dumps"))),
             pattern,
@@ -224,6 +260,7 @@ impl Config {
             defer_indexes: raw.defer_indexes.unwrap_or(true),
             load_data: raw.load_data.unwrap_or(true),
             dump_trailer,
+            filter,
             env: "default".to_string(),
             state_dir: base.join(".worlds"),
         })
@@ -271,7 +308,7 @@ fn parse_raw(text: &str, path: &Path) -> Result<RawConfig> {
     }
     serde_yaml::from_str::<RawConfig>(text)
         .map_err(|e| usage(format!("invalid config file {}: {e}", path.display())))
-        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer")
+        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer, tables, skip_tables")
 }
 
 fn check_timestamp_format(format: &str) -> Result<()> {
@@ -359,6 +396,18 @@ mod tests {
         );
         assert_eq!(Config::from_yaml("jobs: 2\n").unwrap().table_jobs, Some(2));
         assert_eq!(Config::from_yaml("").unwrap().table_jobs, None);
+    }
+
+    #[test]
+    fn table_filters_are_lists_or_comma_separated_text() {
+        let c = Config::from_yaml("tables: [player, Guild]\nskip_tables: 'event_*, x'\n").unwrap();
+        assert_eq!(c.filter.tables, ["guild", "player"]);
+        assert_eq!(c.filter.skip_tables, ["event_*", "x"]);
+        assert!(Config::from_yaml("").unwrap().filter.is_all());
+        assert!(err("tables: 'player,'\n").contains("config key `tables`: an empty name"));
+        assert!(err("skip_tables: ['game.']\n").contains("config key `skip_tables`"));
+        assert!(err("tables: {a: b}\n").contains("config key `tables` must be a list"));
+        assert!(err("tables: [[a]]\n").contains("config key `tables` must be a list"));
     }
 
     #[test]

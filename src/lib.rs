@@ -13,6 +13,7 @@ pub mod diff;
 pub mod engine;
 pub mod environment;
 pub mod error;
+pub mod filter;
 pub mod gen;
 pub mod identity;
 pub mod load;

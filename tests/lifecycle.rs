@@ -56,6 +56,7 @@ fn sample_dumps_up_status_env_connect_down() {
                 "dumps_dir",
                 "error",
                 "host",
+                "partial",
                 "port",
                 "restore_seconds",
                 "rows",
@@ -65,6 +66,8 @@ fn sample_dumps_up_status_env_connect_down() {
             ],
             "unexpected fields in {w}"
         );
+        // Every table's data was restored.
+        assert!(w["partial"].is_null(), "{w}");
     }
 
     // env --format json, and the generated credentials really work over 127.0.0.1.

@@ -44,6 +44,49 @@ struct WorldJson<'a> {
     error: Option<&'a str>,
     /// The dumps folder the dump came from (canonical path).
     dumps_dir: &'a str,
+    /// The table filter of a partial restore (`null`: every table's data).
+    partial: Option<PartialJson<'a>>,
+}
+
+/// A restore with a table filter: the filter, and once verified what it loaded.
+#[derive(Serialize)]
+struct PartialJson<'a> {
+    /// `--tables` globs (empty: every table), normalized to lower case.
+    tables: &'a [String],
+    /// `--skip-tables` globs.
+    skip_tables: &'a [String],
+    /// Tables whose data was loaded (`null` until the restore is verified).
+    tables_loaded: Option<usize>,
+    /// Every table of the dump (`null` until the restore is verified).
+    tables_total: Option<usize>,
+    /// Tables whose data was left out, with the rows the dump has for them; each was
+    /// verified empty in the world.
+    skipped_tables: BTreeMap<&'a str, u64>,
+}
+
+fn partial_json(w: &World) -> Option<PartialJson<'_>> {
+    let r = w.record.as_ref()?;
+    let filter = r.tables_filter.as_ref().filter(|f| !f.is_all())?;
+    let done = r.partial();
+    Some(PartialJson {
+        tables: &filter.tables,
+        skip_tables: &filter.skip_tables,
+        tables_loaded: done.map(|p| p.loaded),
+        tables_total: done.map(|p| p.total),
+        skipped_tables: r
+            .skipped_tables
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect(),
+    })
+}
+
+/// The state as the table shows it: `ready (partial: 2 of 5 tables)` for a partial restore.
+fn state_text(w: &World) -> String {
+    match (&w.state, w.record.as_ref().and_then(|r| r.partial())) {
+        (State::Ready, Some(p)) => format!("ready ({})", p.describe()),
+        (state, _) => state.name().to_string(),
+    }
 }
 
 fn world_json(w: &World) -> WorldJson<'_> {
@@ -66,6 +109,7 @@ fn world_json(w: &World) -> WorldJson<'_> {
             _ => None,
         },
         dumps_dir: &w.container.dumps_dir,
+        partial: partial_json(w),
     }
 }
 
@@ -196,7 +240,7 @@ fn render(env: &str, worlds: &[World], width: Option<usize>) -> String {
             .map_or("-".to_string(), |r| r.total_rows().to_string());
         lines.push(vec![
             escape(w.name()),
-            w.state.name().to_string(),
+            state_text(w),
             w.container.port.to_string(),
             w.container.dump_timestamp.replace('T', " "),
             rows,
@@ -209,7 +253,7 @@ fn render(env: &str, worlds: &[World], width: Option<usize>) -> String {
         .unwrap_or(DEFAULT_WIDTH);
     t.set_width(u16::try_from(width).unwrap_or(u16::MAX));
     // The world's name gives way first; the other columns are short and fixed.
-    let max = |i: usize| {
+    let max = |lines: &[Vec<String>], i: usize| {
         lines
             .iter()
             .map(|l: &Vec<String>| l[i].chars().count())
@@ -217,8 +261,32 @@ fn render(env: &str, worlds: &[World], width: Option<usize>) -> String {
             .max()
             .unwrap_or(0)
     };
-    let others: usize = (1..header.len()).map(max).sum();
+    let mut others: usize = (1..header.len()).map(|i| max(&lines, i)).sum();
     let borders = 3 * header.len() + 1;
+    // `ready (partial: 2 of 5 tables)` is long: where it would squeeze the world's name
+    // (or not fit at all), the cell says `ready (partial)` and a line below says the rest.
+    let names = max(&lines, 0).min(12);
+    let mut partial_notes = Vec::new();
+    if others + borders + names > width {
+        for (w, line) in worlds.iter().zip(lines.iter_mut()) {
+            if let (State::Ready, Some(p)) = (&w.state, w.record.as_ref().and_then(|r| r.partial()))
+            {
+                line[1] = "ready (partial)".to_string();
+                partial_notes.push(format!(
+                    "{} is ready ({}, {})",
+                    escape(w.name()),
+                    p.describe(),
+                    escape(
+                        &w.record
+                            .as_ref()
+                            .map(|r| r.filter().describe())
+                            .unwrap_or_default()
+                    )
+                ));
+            }
+        }
+        others = (1..header.len()).map(|i| max(&lines, i)).sum();
+    }
     let room = width.saturating_sub(others + borders).max(6);
     if let Some(column) = t.column_mut(0) {
         column.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(
@@ -232,7 +300,8 @@ fn render(env: &str, worlds: &[World], width: Option<usize>) -> String {
         add_line(&mut t, line);
     }
     out.push_str(&format!("{t}\n"));
-    for line in failures {
+    // Messages, shown whole.
+    for line in partial_notes.into_iter().chain(failures) {
         out.push_str(&line);
         out.push('\n');
     }
@@ -283,7 +352,7 @@ fn render_wide(env: &str, worlds: &[World]) -> String {
         }
         let mut row = vec![
             escape(w.name()),
-            w.state.name().to_string(),
+            state_text(w),
             w.container.name.clone(),
             format!("127.0.0.1:{}", w.container.port),
             escape(&w.container.dump),
@@ -351,6 +420,8 @@ mod tests {
                 ]),
                 sql_bytes: 98_100_000,
                 statements: 900,
+                tables_filter: None,
+                skipped_tables: BTreeMap::new(),
             }),
             password: None,
             state,
@@ -448,6 +519,7 @@ mod tests {
             "restore_seconds",
             "error",
             "dumps_dir",
+            "partial",
         ] {
             assert!(keys.contains(&key), "no {key} in {keys:?}");
         }
@@ -457,6 +529,62 @@ mod tests {
         assert_eq!(json[0]["dumps_dir"], "/srv/backups/game/dumps");
         assert_eq!(json[1]["error"], "row counts differ");
         assert_eq!(json[1]["restore_seconds"], serde_json::Value::Null);
+        assert_eq!(json[0]["partial"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_partial_restore_says_so_in_the_table_and_in_json() {
+        let mut w = world("host1", State::Ready, 33061);
+        if let Some(r) = w.record.as_mut() {
+            r.tables_filter = Some(
+                crate::filter::TableFilter::new(
+                    &["player".into(), "guild".into()],
+                    &[],
+                    ("--tables", "--skip-tables"),
+                )
+                .unwrap(),
+            );
+            r.skipped_tables = BTreeMap::from([
+                ("game.event_log".to_string(), 900),
+                ("game.inventory".to_string(), 50),
+                ("game.audit".to_string(), 0),
+            ]);
+        }
+        let text = render("default", std::slice::from_ref(&w), Some(100));
+        assert!(text.contains("ready (partial: 2 of 5 tables)"), "{text}");
+        // In 80 columns the cell is short and a line below the table says the rest.
+        let text = render("default", std::slice::from_ref(&w), Some(80));
+        for line in lines(&text) {
+            assert!(line.chars().count() <= 80, "too wide: {line:?}\n{text}");
+        }
+        assert!(text.contains("│ host1 ┆ ready (partial) "), "{text}");
+        assert!(
+            text.contains("host1 is ready (partial: 2 of 5 tables, --tables guild,player)"),
+            "{text}"
+        );
+        let text = render_wide("default", std::slice::from_ref(&w));
+        assert!(text.contains("ready (partial: 2 of 5 tables)"), "{text}");
+        let json = serde_json::to_value(world_json(&w)).unwrap();
+        assert_eq!(json["state"], "ready");
+        assert_eq!(
+            json["partial"],
+            serde_json::json!({
+                "tables": ["guild", "player"],
+                "skip_tables": [],
+                "tables_loaded": 2,
+                "tables_total": 5,
+                "skipped_tables": {"game.audit": 0, "game.event_log": 900, "game.inventory": 50},
+            })
+        );
+        // While restoring: the filter, no counts yet.
+        if let Some(r) = w.record.as_mut() {
+            r.outcome = Outcome::Restoring;
+            r.skipped_tables.clear();
+        }
+        w.state = State::Restoring;
+        let json = serde_json::to_value(world_json(&w)).unwrap();
+        assert_eq!(json["partial"]["tables_loaded"], serde_json::Value::Null);
+        assert!(!render("default", &[w], Some(100)).contains("partial"));
     }
 
     #[test]

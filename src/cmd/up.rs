@@ -16,8 +16,9 @@ use crate::environment::names::group_suffix;
 use crate::environment::reconcile::Action;
 use crate::environment::record::Outcome;
 use crate::environment::up::{actions, apply, desired, Settings, WorldResult};
-use crate::environment::{self, cnf, lock_path};
+use crate::environment::{self, cnf, lock_path, space};
 use crate::error::{escape, unusable, usage, Exit};
+use crate::filter::TableFilter;
 use crate::load::progress::Progress;
 use crate::load::{Counters, RestoreOptions};
 use crate::output::{human_bytes, human_duration, print, table};
@@ -60,7 +61,8 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
             "no world to start: every host was skipped (see above)",
         ));
     }
-    let desire = desired(config, &plan, args.select.at.as_deref())?;
+    let filter = table_filter(config, args)?;
+    let desire = desired(config, &plan, args.select.at.as_deref(), filter)?;
     let engine = Engine::connect().await?;
     ensure_image(&engine, &config.image).await?;
 
@@ -140,6 +142,9 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
         }
     }
 
+    // Nothing is created before the restores are known to fit (or --ignore-space).
+    space::check(&engine, &desire, &todo, args.no_restore, args.ignore_space).await?;
+
     // The worlds' own password (read from their containers by `load`), else a stored or new one.
     let password = match existing.iter().find_map(|w| w.password.clone()) {
         Some(pw) => pw,
@@ -162,6 +167,7 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
             defer_indexes: config.defer_indexes,
             load_data: config.load_data,
             trailer: config.dump_trailer,
+            filter: desire.filter.clone(),
         },
         session,
     };
@@ -233,6 +239,20 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     } else {
         Ok(Exit::Ok.code())
     }
+}
+
+/// The table filter of this run: the flags, else worlds.yaml (`--no-restore` loads nothing,
+/// so it has none).
+fn table_filter(config: &Config, args: &UpArgs) -> Result<TableFilter> {
+    if args.no_restore {
+        return Ok(TableFilter::default());
+    }
+    let tables = args.tables.as_ref().unwrap_or(&config.filter.tables);
+    let skip = args
+        .skip_tables
+        .as_ref()
+        .unwrap_or(&config.filter.skip_tables);
+    TableFilter::new(tables, skip, ("--tables", "--skip-tables")).map_err(usage)
 }
 
 /// Worlds `up` must not act on: made by another project folder, by an older `worlds`
@@ -310,10 +330,15 @@ fn summary(results: &[WorldResult]) -> String {
             (Ok(_), _) => "ready",
             (Err(_), _) => "FAILED",
         };
+        let outcome = match (r.partial, outcome.strip_suffix(')')) {
+            (Some(p), Some(open)) if r.outcome.is_ok() => format!("{open}, {})", p.describe()),
+            (Some(p), None) if r.outcome.is_ok() => format!("{outcome} ({})", p.describe()),
+            _ => outcome.to_string(),
+        };
         let untouched = r.untouched();
         t.add_row(vec![
             escape(&r.world),
-            outcome.to_string(),
+            outcome,
             address(r),
             r.rows.to_string(),
             if untouched {

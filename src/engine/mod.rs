@@ -399,6 +399,20 @@ impl Engine {
             .unwrap_or_else(|| self.socket.clone()))
     }
 
+    /// Docker's data root (`DockerRootDir`, where volumes and containers live) when the
+    /// engine runs on this machine (a local socket); `None` when it is elsewhere.
+    pub async fn data_root(&self) -> Result<Option<String>> {
+        if !(self.socket.starts_with("unix://") || self.socket.starts_with('/')) {
+            return Ok(None);
+        }
+        let info = self
+            .docker
+            .info()
+            .await
+            .context("cannot ask the Docker engine for its data root")?;
+        Ok(info.docker_root_dir.filter(|d| !d.is_empty()))
+    }
+
     /// Write the world's record into its data volume.
     pub async fn write_record(&self, container: &str, record: &Record) -> Result<()> {
         let tar = record.to_tar()?;

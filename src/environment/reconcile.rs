@@ -1,10 +1,13 @@
 //! What `up` does with each planned world, given what exists: pure, so every rule is a test.
 //!
-//! - A world that holds the same dump (same content identity) is kept, whatever the path.
+//! - A world that holds the same dump (same content identity) restored with the same table
+//!   filter is kept, whatever the path.
 //! - A world whose restore failed, was interrupted, or that was started empty is redone.
-//! - A ready world with another dump is replaced only when the user asked (`--replace`).
+//! - A ready world with another dump, or the same dump under another table filter, is
+//!   replaced only when the user asked (`--replace`).
 
 use super::state::State;
+use crate::filter::TableFilter;
 use crate::identity::DumpIdentity;
 
 /// A world as the plan wants it.
@@ -17,6 +20,8 @@ pub struct Wanted<'a> {
     pub dumps_dir: &'a str,
     /// The `--at` of this run ("" for the latest).
     pub at: &'a str,
+    /// Whose tables' data this run loads.
+    pub filter: &'a TableFilter,
 }
 
 /// A world that exists, as its labels and record describe it.
@@ -32,6 +37,8 @@ pub struct Have<'a> {
     pub identity: Option<DumpIdentity>,
     pub dumps_dir: &'a str,
     pub at: &'a str,
+    /// The table filter it was restored with (every table when its record has none).
+    pub filter: TableFilter,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +51,9 @@ pub enum Action {
     Create,
     /// Failed, interrupted or empty: remove and restore again (no question asked).
     Redo(String),
-    /// Ready with another dump, and `--replace` was given.
+    /// Ready with another dump (or table filter), and `--replace` was given.
     Replace(String),
-    /// Ready with another dump, and no `--replace`: touch nothing.
+    /// Ready with another dump (or table filter), and no `--replace`: touch nothing.
     Refuse(String),
 }
 
@@ -62,7 +69,8 @@ pub fn reconcile(wanted: &[Wanted], have: &[Have], replace: bool, no_restore: bo
 }
 
 fn decide(w: &Wanted, h: &Have, replace: bool, no_restore: bool) -> Action {
-    let same = h.identity.as_ref() == Some(w.identity);
+    // An empty world holds no data, so no filter either.
+    let same = h.identity.as_ref() == Some(w.identity) && (h.empty || h.filter == *w.filter);
     let keep = || {
         if matches!(h.state, State::Stopped) {
             Action::Start
@@ -92,10 +100,13 @@ fn decide(w: &Wanted, h: &Have, replace: bool, no_restore: bool) -> Action {
     }
 }
 
-/// Why a ready world is not the one the plan wants: other dump, other folder, other `--at`.
+/// Why a ready world is not the one the plan wants: other dump, other folder, other `--at`,
+/// other table filter.
 fn why(w: &Wanted, h: &Have) -> String {
     let mut reasons = Vec::new();
-    if w.file != h.file {
+    if h.identity.as_ref() == Some(w.identity) {
+        // The same dump: only the filter differs.
+    } else if w.file != h.file {
         reasons.push(format!("other dump: {} (it holds {})", w.file, h.file));
     } else if h.identity.is_none() {
         reasons.push(format!(
@@ -108,13 +119,14 @@ fn why(w: &Wanted, h: &Have) -> String {
             w.file
         ));
     }
-    if w.dumps_dir != h.dumps_dir {
+    let other_dump = h.identity.as_ref() != Some(w.identity);
+    if other_dump && w.dumps_dir != h.dumps_dir {
         reasons.push(format!(
             "other folder: {} (it came from {})",
             w.dumps_dir, h.dumps_dir
         ));
     }
-    if w.at != h.at {
+    if other_dump && w.at != h.at {
         let show = |a: &str| {
             if a.is_empty() {
                 "latest".to_string()
@@ -126,6 +138,13 @@ fn why(w: &Wanted, h: &Have) -> String {
             "other --at: {} (it was restored with {})",
             show(w.at),
             show(h.at)
+        ));
+    }
+    if w.filter != &h.filter {
+        reasons.push(format!(
+            "other tables filter: {} (it was restored with {})",
+            w.filter.describe(),
+            h.filter.describe()
         ));
     }
     reasons.join("; ")
@@ -143,6 +162,11 @@ mod tests {
         }
     }
 
+    static ALL: TableFilter = TableFilter {
+        tables: Vec::new(),
+        skip_tables: Vec::new(),
+    };
+
     fn wanted<'a>(identity: &'a DumpIdentity, dir: &'a str) -> Wanted<'a> {
         Wanted {
             world: "host1",
@@ -150,7 +174,13 @@ mod tests {
             identity,
             dumps_dir: dir,
             at: "",
+            filter: &ALL,
         }
+    }
+
+    fn tables(globs: &[&str]) -> TableFilter {
+        let g: Vec<String> = globs.iter().map(|s| s.to_string()).collect();
+        TableFilter::new(&g, &[], ("--tables", "--skip-tables")).unwrap()
     }
 
     fn have<'a>(state: &'a State, identity: DumpIdentity) -> Have<'a> {
@@ -163,6 +193,7 @@ mod tests {
             identity: Some(identity),
             dumps_dir: "/dumps",
             at: "",
+            filter: TableFilter::default(),
         }
     }
 
@@ -250,6 +281,91 @@ mod tests {
             Action::Redo(_)
         ));
         // Another `up --no-restore` keeps an empty world of the same dump.
+        assert_eq!(reconcile(&[w], &[empty], false, true), [Action::Keep]);
+    }
+
+    #[test]
+    fn the_table_filter_is_part_of_what_a_world_holds() {
+        let a = id('a');
+        let ready = State::Ready;
+        let player = tables(&["player"]);
+        let player_again = tables(&["Player", "player"]);
+        let two = tables(&["player", "guild"]);
+        let mut partial = have(&ready, a.clone());
+        partial.filter = player.clone();
+        // The same filter (however spelled) keeps the world.
+        let mut w = wanted(&a, "/elsewhere");
+        w.filter = &player_again;
+        assert_eq!(
+            reconcile(
+                std::slice::from_ref(&w),
+                std::slice::from_ref(&partial),
+                false,
+                false
+            ),
+            [Action::Keep]
+        );
+        // Another filter is another restore: refused, or replaced with --replace.
+        w.filter = &two;
+        let refused = reconcile(
+            std::slice::from_ref(&w),
+            std::slice::from_ref(&partial),
+            false,
+            false,
+        );
+        let Action::Refuse(why) = &refused[0] else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(
+            why,
+            "other tables filter: --tables guild,player (it was restored with --tables player)"
+        );
+        assert!(matches!(
+            reconcile(
+                std::slice::from_ref(&w),
+                std::slice::from_ref(&partial),
+                true,
+                false
+            )[0],
+            Action::Replace(_)
+        ));
+        // No filter now, a filter then (and the other way round).
+        let full = wanted(&a, "/dumps");
+        let Action::Refuse(why) = &reconcile(
+            std::slice::from_ref(&full),
+            std::slice::from_ref(&partial),
+            false,
+            false,
+        )[0] else {
+            panic!()
+        };
+        assert!(
+            why.contains("other tables filter: all tables (it was restored with --tables player)"),
+            "{why}"
+        );
+        let Action::Refuse(why) = &reconcile(&[w], &[have(&ready, a.clone())], false, false)[0]
+        else {
+            panic!()
+        };
+        assert!(why.ends_with("(it was restored with all tables)"), "{why}");
+        // Another dump and another filter: both reasons.
+        let b = id('b');
+        let mut other = wanted(&b, "/dumps");
+        other.filter = &two;
+        let Action::Refuse(why) = &reconcile(&[other], &[partial], false, false)[0] else {
+            panic!()
+        };
+        assert!(
+            why.contains("other content") && why.contains("other tables filter"),
+            "{why}"
+        );
+        // An empty world (--no-restore) holds no data: the filter does not matter.
+        let empty_state = State::Empty;
+        let mut empty = have(&empty_state, a.clone());
+        empty.restored = false;
+        empty.empty = true;
+        let mut w = wanted(&a, "/dumps");
+        w.filter = &player;
         assert_eq!(reconcile(&[w], &[empty], false, true), [Action::Keep]);
     }
 }

@@ -9,6 +9,8 @@ use std::io::Read;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::filter::TableFilter;
+
 /// Folder of the record inside the world's container (its data volume).
 pub const RECORD_DIR: &str = "/var/lib/mysql";
 /// File name of the record.
@@ -52,11 +54,54 @@ pub struct Record {
     pub sql_bytes: u64,
     #[serde(default)]
     pub statements: u64,
+    /// The table filter of the restore; `None` for every table's data (and for records
+    /// written before filters existed). Part of what the world holds, like its dump.
+    #[serde(default)]
+    pub tables_filter: Option<TableFilter>,
+    /// Tables whose data the filter left out, with the rows the dump has for them; each was
+    /// verified empty in the world.
+    #[serde(default)]
+    pub skipped_tables: BTreeMap<String, u64>,
+}
+
+/// How much of its dump's data a world restored with a table filter holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partial {
+    /// Tables whose data was loaded.
+    pub loaded: usize,
+    /// Every table of the dump.
+    pub total: usize,
+}
+
+impl Partial {
+    /// `partial: 2 of 5 tables`.
+    pub fn describe(self) -> String {
+        format!(
+            "partial: {} of {} table{}",
+            self.loaded,
+            self.total,
+            if self.total == 1 { "" } else { "s" }
+        )
+    }
 }
 
 impl Record {
     pub fn total_rows(&self) -> u64 {
         self.rows.values().sum()
+    }
+
+    /// The filter the world was restored with (every table when it had none).
+    pub fn filter(&self) -> TableFilter {
+        self.tables_filter.clone().unwrap_or_default()
+    }
+
+    /// Tables loaded of the dump's tables, for a verified restore with a table filter.
+    pub fn partial(&self) -> Option<Partial> {
+        let filtered = self.tables_filter.as_ref().is_some_and(|f| !f.is_all());
+        (filtered && self.outcome == Outcome::Ready).then(|| Partial {
+            loaded: self.rows.len(),
+            total: self.rows.len() + self.skipped_tables.len(),
+        })
     }
 
     /// The record as a one-file tar archive, the format Docker's archive endpoint takes.
@@ -117,6 +162,8 @@ mod tests {
             rows: BTreeMap::from([("game.player".to_string(), 3)]),
             sql_bytes: 100,
             statements: 7,
+            tables_filter: None,
+            skipped_tables: BTreeMap::new(),
         }
     }
 
@@ -133,5 +180,33 @@ mod tests {
         assert_eq!(Record::from_tar(&tar[..600]), None);
         assert_eq!(Record::from_tar(b"not a tar"), None);
         assert_eq!(Record::from_tar(&[]), None);
+    }
+
+    #[test]
+    fn the_filter_travels_with_the_record_and_old_records_have_none() {
+        let mut r = record();
+        r.tables_filter =
+            Some(TableFilter::new(&["player".into()], &[], ("--tables", "--skip-tables")).unwrap());
+        r.skipped_tables = BTreeMap::from([
+            ("game.guild".to_string(), 4),
+            ("game.event_log".to_string(), 900),
+        ]);
+        let back = Record::from_tar(&r.to_tar().unwrap()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.filter().tables, ["player"]);
+        let p = back.partial().unwrap();
+        assert_eq!((p.loaded, p.total), (1, 3));
+        assert_eq!(p.describe(), "partial: 1 of 3 tables");
+        // Not verified yet: no claim.
+        r.outcome = Outcome::Restoring;
+        assert_eq!(r.partial(), None);
+        // A record written before filters existed restored every table.
+        let mut json = serde_json::to_value(record()).unwrap();
+        let obj = json.as_object_mut().unwrap();
+        obj.remove("tables_filter");
+        obj.remove("skipped_tables");
+        let old: Record = serde_json::from_value(json).unwrap();
+        assert!(old.filter().is_all());
+        assert_eq!(old.partial(), None);
     }
 }

@@ -93,6 +93,8 @@ mod tests {
             rows: Default::default(),
             sql_bytes: 0,
             statements: 0,
+            tables_filter: None,
+            skipped_tables: Default::default(),
         }
     }
 

@@ -14,13 +14,14 @@ use tracing::{debug, info};
 
 use super::names::container_name;
 use super::reconcile::{reconcile, Action, Have, Wanted};
-use super::record::{Outcome, Record};
+use super::record::{Outcome, Partial, Record};
 use super::World;
 use crate::catalog::{Plan, PlannedWorld};
 use crate::config::Config;
 use crate::db::{wait_ready, Target};
 use crate::engine::{allocate_ports, is_port_conflict, is_port_taken, Engine, WorldSpec};
 use crate::error::{escape, unusable};
+use crate::filter::TableFilter;
 use crate::identity::{identify, DumpIdentity};
 use crate::load::progress::Progress;
 use crate::load::{phase, restore, Counters, Phase, RestoreOptions, SESSION_SETUP};
@@ -44,6 +45,8 @@ pub struct Desire {
     pub at: String,
     /// Canonical project folder.
     pub project: String,
+    /// Whose tables' data the restores load (every table's for `--no-restore`).
+    pub filter: TableFilter,
 }
 
 fn canonical(path: &Path) -> String {
@@ -55,7 +58,12 @@ fn canonical(path: &Path) -> String {
 }
 
 /// Step 1: identify every planned dump by content.
-pub fn desired(config: &Config, plan: &Plan, at: Option<&str>) -> Result<Desire> {
+pub fn desired(
+    config: &Config,
+    plan: &Plan,
+    at: Option<&str>,
+    filter: TableFilter,
+) -> Result<Desire> {
     let worlds = plan
         .worlds
         .iter()
@@ -77,6 +85,7 @@ pub fn desired(config: &Config, plan: &Plan, at: Option<&str>) -> Result<Desire>
         dumps_dir: canonical(&config.dumps),
         at: at.unwrap_or_default().trim().to_string(),
         project: config.project_dir(),
+        filter,
     })
 }
 
@@ -96,6 +105,7 @@ pub fn actions(
             identity: &d.identity,
             dumps_dir: &desire.dumps_dir,
             at: &desire.at,
+            filter: &desire.filter,
         })
         .collect();
     let have: Vec<Have> = existing
@@ -109,6 +119,7 @@ pub fn actions(
             identity: DumpIdentity::from_label(&w.container.dump_id),
             dumps_dir: &w.container.dumps_dir,
             at: &w.container.at,
+            filter: w.record.as_ref().map(Record::filter).unwrap_or_default(),
         })
         .collect();
     reconcile(&wanted, &have, replace, no_restore)
@@ -134,6 +145,8 @@ pub struct WorldResult {
     pub elapsed: Duration,
     /// The port its server listens on at 127.0.0.1 (when it has one).
     pub port: Option<u16>,
+    /// Tables loaded of the dump's, when it holds a partial restore.
+    pub partial: Option<Partial>,
 }
 
 impl WorldResult {
@@ -203,6 +216,7 @@ pub async fn apply(
         let counters = counters[i].clone();
         async move {
             let mut restored_rows = 0;
+            let mut partial = existing.and_then(|w| w.record.as_ref()?.partial());
             let started = Instant::now();
             let world = d.planned.world.clone();
             let mut port = existing.map(|w| w.container.port);
@@ -230,7 +244,7 @@ pub async fn apply(
                         password,
                         settings,
                         progress,
-                        record: new_record(d, &settings.session),
+                        record: new_record(d, &settings.session, &desire.filter, settings),
                         started,
                         created: None,
                         port: choice.port,
@@ -244,6 +258,7 @@ pub async fn apply(
                     restored_rows = world_run.record.total_rows();
                     port = Some(world_run.port);
                     let outcome = world_run.finish(result).await;
+                    partial = world_run.record.partial();
                     counters.set_phase(if outcome.is_ok() {
                         Phase::Done
                     } else {
@@ -270,9 +285,14 @@ pub async fn apply(
                 }
             };
             match &outcome {
-                Ok(Outcome::Ready) if !matches!(action, Action::Keep) => {
-                    progress.finish(&world, false, "ready")
-                }
+                Ok(Outcome::Ready) if !matches!(action, Action::Keep) => progress.finish(
+                    &world,
+                    false,
+                    &match partial {
+                        Some(p) => format!("ready, {}", p.describe()),
+                        None => "ready".to_string(),
+                    },
+                ),
                 Ok(Outcome::Empty) if !matches!(action, Action::Keep) => {
                     progress.finish(&world, false, "empty (--no-restore)")
                 }
@@ -295,6 +315,7 @@ pub async fn apply(
                     .load(std::sync::atomic::Ordering::Relaxed),
                 elapsed: started.elapsed(),
                 port,
+                partial,
             }
         }
     });
@@ -353,7 +374,7 @@ async fn wait_for_server(
     Ok(())
 }
 
-fn new_record(d: &Desired, session: &str) -> Record {
+fn new_record(d: &Desired, session: &str, filter: &TableFilter, settings: &Settings) -> Record {
     Record {
         outcome: Outcome::Restoring,
         session: session.to_string(),
@@ -368,6 +389,9 @@ fn new_record(d: &Desired, session: &str) -> Record {
         rows: Default::default(),
         sql_bytes: 0,
         statements: 0,
+        // An empty world holds no data: no filter.
+        tables_filter: (!filter.is_all() && !settings.no_restore).then(|| filter.clone()),
+        skipped_tables: Default::default(),
     }
 }
 
@@ -489,13 +513,14 @@ impl WorldRun<'_> {
         self.engine.write_record(&name, &self.record).await?;
         let options = &self.settings.restore;
         debug!(
-            "{}: restoring {} with {} loading connection(s), defer_indexes {}, load_data {}; \
-             each restore connection first runs `{SESSION_SETUP}`",
+            "{}: restoring {} with {} loading connection(s), defer_indexes {}, load_data {}, \
+             data of {}; each restore connection first runs `{SESSION_SETUP}`",
             escape(world),
             escape(&self.d.path),
             options.jobs,
             options.defer_indexes,
             options.load_data,
+            escape(&options.filter.describe()),
         );
         let loading = Instant::now();
         let target = Target::root(port, self.password);
@@ -517,13 +542,22 @@ impl WorldRun<'_> {
             info!("{}: {}", escape(world), escape(note));
         }
         debug!(
-            "{}: {} statements, {} tables verified",
+            "{}: {} statements, {} tables verified{}",
             escape(world),
             report.statements,
-            report.rows.len()
+            report.rows.len(),
+            if report.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} left out by the tables filter (verified empty)",
+                    report.skipped.len()
+                )
+            }
         );
         self.record.restore_seconds = Some(loading.elapsed().as_secs_f64());
         self.record.rows = report.rows;
+        self.record.skipped_tables = report.skipped;
         self.record.statements = report.statements;
         Ok(Outcome::Ready)
     }

@@ -5,8 +5,12 @@
 //! - [`worker`]: loading connections, each taking whole tables, part by part;
 //! - [`load_data`]: INSERT rows as LOAD DATA where the result is exactly the same;
 //! - [`serial`]: one connection, every statement in order, as the stock client would;
-//! - [`verify`]: every table holds the rows its INSERTs carried.
+//! - [`verify`]: every table holds the rows its INSERTs carried (none, for tables whose data
+//!   a table filter left out);
+//! - [`disk`]: a server that ran out of space says so in words that are recognised.
 
+pub mod disk;
+pub mod estimate;
 mod ledger;
 mod load_data;
 pub mod phase;
@@ -38,6 +42,7 @@ use reader::ReadOptions;
 use session::Server;
 
 use crate::db::Target;
+use crate::filter::TableFilter;
 use crate::sql::trailer::TrailerPolicy;
 
 /// How to restore.
@@ -53,13 +58,19 @@ pub struct RestoreOptions {
     pub load_data: bool,
     /// What the end of a dump must look like.
     pub trailer: TrailerPolicy,
+    /// Whose tables' data is loaded (the others' rows are read and counted, never sent).
+    pub filter: TableFilter,
 }
 
 /// What a finished restore loaded.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreReport {
-    /// Rows per `db.table` from the dump's INSERTs, all verified with `COUNT(*)`.
+    /// Rows per `db.table` from the dump's INSERTs, all verified with `COUNT(*)`: every
+    /// table whose data was loaded.
     pub rows: BTreeMap<String, u64>,
+    /// Tables whose data the filter left out, with the rows the dump had for them (their
+    /// tables were verified empty).
+    pub skipped: BTreeMap<String, u64>,
     pub statements: u64,
     /// Things worth telling the user (say, why the dump was restored serially).
     pub notes: Vec<String>,
@@ -113,6 +124,17 @@ pub async fn restore(
     options: &RestoreOptions,
     counters: Arc<Counters>,
 ) -> Result<RestoreReport> {
+    restore_inner(target, path, options, counters)
+        .await
+        .map_err(disk::explain)
+}
+
+async fn restore_inner(
+    target: &Target,
+    path: &Path,
+    options: &RestoreOptions,
+    counters: Arc<Counters>,
+) -> Result<RestoreReport> {
     let server = {
         let mut conn = target.connect(None).await?;
         let server = Server::detect(&mut conn).await?;
@@ -123,6 +145,7 @@ pub async fn restore(
         max_statement: server.max_packet,
         trailer: options.trailer,
     };
+    let filter = &options.filter;
     let mut notes = Vec::new();
     let parallel = options.jobs > 1 || options.defer_indexes || options.load_data;
     counters.set_phase(if parallel {
@@ -131,9 +154,11 @@ pub async fn restore(
         Phase::Loading
     });
     let ledger = if parallel {
-        let plan = plan::scan(path, &options.default_db, read, &counters.sql_bytes)
+        let plan = plan::scan(path, &options.default_db, filter, read, &counters.sql_bytes)
             .await
             .map_err(|e| with_packet_hint(e, server))?;
+        // A filter that loads nothing fails before anything runs.
+        notes.extend(check_filter(filter, &plan.ledger)?);
         match plan.serial_reason.clone() {
             None => parallel_restore(target, path, options, plan, server, read, &counters).await?,
             Some(reason) => {
@@ -145,6 +170,7 @@ pub async fn restore(
                     target,
                     path,
                     &options.default_db,
+                    filter,
                     server,
                     read,
                     counters.clone(),
@@ -153,31 +179,84 @@ pub async fn restore(
             }
         }
     } else {
-        serial::restore(
+        let ledger = serial::restore(
             target,
             path,
             &options.default_db,
+            filter,
             server,
             read,
             counters.clone(),
         )
         .await
-        .map_err(|e| with_packet_hint(e, server))?
+        .map_err(|e| with_packet_hint(e, server))?;
+        notes.extend(check_filter(filter, &ledger)?);
+        ledger
     };
     if ledger.statements == 0 {
         anyhow::bail!("the dump holds no SQL statements");
     }
     counters.set_phase(Phase::Verifying);
-    verify::verify(target, &ledger.rows).await?;
+    // Loaded tables hold the dump's rows; left-out ones hold none.
+    verify::verify(target, &ledger.rows, filter).await?;
+    let (rows, skipped) = split_rows(&ledger.rows, filter);
     Ok(RestoreReport {
-        rows: ledger
-            .rows
-            .iter()
-            .map(|((db, t), n)| (table_key(db, t), *n))
-            .collect(),
+        rows,
+        skipped,
         statements: ledger.statements,
         notes,
     })
+}
+
+/// The tables of the dump, by whether the filter loads their data: (`db.table` -> rows
+/// loaded, `db.table` -> rows left out).
+fn split_rows(
+    rows: &BTreeMap<(String, String), u64>,
+    filter: &TableFilter,
+) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+    let mut loaded = BTreeMap::new();
+    let mut skipped = BTreeMap::new();
+    for ((db, t), n) in rows {
+        let side = if filter.loads(db, t) {
+            &mut loaded
+        } else {
+            &mut skipped
+        };
+        side.insert(table_key(db, t), *n);
+    }
+    (loaded, skipped)
+}
+
+/// A filter must load at least one table of the dump: else the error names the filter and
+/// the dump's tables. Globs that match no table are notes.
+fn check_filter(filter: &TableFilter, ledger: &Ledger) -> Result<Vec<String>> {
+    if filter.is_all() {
+        return Ok(Vec::new());
+    }
+    let tables: Vec<(String, String)> = ledger.rows.keys().cloned().collect();
+    if !tables.iter().any(|(db, t)| filter.loads(db, t)) {
+        const SHOWN: usize = 40;
+        let mut names: Vec<String> = tables.iter().map(|(d, t)| table_key(d, t)).collect();
+        let more = names.len().saturating_sub(SHOWN);
+        names.truncate(SHOWN);
+        let list = if names.is_empty() {
+            "it creates no table".to_string()
+        } else if more > 0 {
+            format!("its tables: {} and {more} more", names.join(", "))
+        } else {
+            format!("its tables: {}", names.join(", "))
+        };
+        anyhow::bail!(
+            "the tables filter `{}` loads no table of this dump ({list}); a name or glob is \
+             `table` in any database or `db.table`, with * and ?",
+            filter.describe()
+        );
+    }
+    Ok(filter
+        .unmatched(&tables)
+        .into_iter()
+        .map(|g| format!("the tables filter's {g:?} matches no table of this dump"))
+        .collect())
 }
 
 /// Say which setting lets a world take larger statements.
@@ -210,6 +289,8 @@ async fn parallel_restore(
         ledger,
         ..
     } = plan;
+    // Tables whose data is loaded by no one (left out by the filter, or without rows) still
+    // get their held-back keys below.
     counters.set_phase(Phase::Loading);
     let mut conn = session::open(target).await?;
     let held = schema::run(
@@ -268,4 +349,52 @@ async fn parallel_restore(
     }
     session::close(conn).await?;
     Ok(ledger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger(tables: &[(&str, &str, u64)]) -> Ledger {
+        let mut l = Ledger::default();
+        for (db, t, n) in tables {
+            l.rows.insert((db.to_string(), t.to_string()), *n);
+        }
+        l
+    }
+
+    fn filter(tables: &[&str], skip: &[&str]) -> TableFilter {
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        TableFilter::new(&v(tables), &v(skip), ("--tables", "--skip-tables")).unwrap()
+    }
+
+    #[test]
+    fn a_filter_that_loads_nothing_names_itself_and_the_dumps_tables() {
+        let l = ledger(&[("game", "player", 3), ("game", "guild", 1)]);
+        let e = check_filter(&filter(&["plyer"], &[]), &l).unwrap_err();
+        let e = format!("{e:#}");
+        assert!(e.contains("`--tables plyer` loads no table"), "{e}");
+        assert!(e.contains("its tables: game.guild, game.player"), "{e}");
+        let e = check_filter(&filter(&[], &["*"]), &l).unwrap_err();
+        assert!(format!("{e}").contains("--skip-tables *"), "{e}");
+        let e = check_filter(&filter(&["x"], &[]), &ledger(&[])).unwrap_err();
+        assert!(format!("{e}").contains("it creates no table"), "{e}");
+        // Some globs match, others do not: a note.
+        let notes = check_filter(&filter(&["player", "event_*"], &[]), &l).unwrap();
+        assert_eq!(
+            notes,
+            ["the tables filter's \"event_*\" matches no table of this dump"]
+        );
+        assert!(check_filter(&TableFilter::default(), &ledger(&[]))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn rows_split_into_loaded_and_left_out() {
+        let l = ledger(&[("game", "player", 3), ("game", "event_log", 9)]);
+        let (loaded, skipped) = split_rows(&l.rows, &filter(&[], &["event_*"]));
+        assert_eq!(loaded, BTreeMap::from([("game.player".to_string(), 3)]));
+        assert_eq!(skipped, BTreeMap::from([("game.event_log".to_string(), 9)]));
+    }
 }

@@ -4,6 +4,7 @@
 //! it, with where they stand in the dump and the session settings in force there. A dump
 //! with anything this plan does not fully understand (UPDATE, INSERT ... SELECT, a table
 //! dropped after its data, the server's own databases...) is restored serially instead.
+//! Tables a [`TableFilter`] leaves out get no parts: their rows are counted, never loaded.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,6 +15,7 @@ use anyhow::{anyhow, Result};
 
 use super::ledger::Ledger;
 use super::reader::{spawn_reader, Counters, ReadOptions};
+use crate::filter::TableFilter;
 use crate::sql::{leading_words, Charset, Kind, Statement};
 
 /// Statements kept in memory during the scan are capped; a dump with more schema than this
@@ -69,6 +71,7 @@ pub struct Plan {
 #[derive(Debug)]
 pub struct Planner {
     default_db: String,
+    filter: TableFilter,
     plan: Plan,
     index: HashMap<(String, String), usize>,
     /// The table whose part the last statement extended.
@@ -78,9 +81,10 @@ pub struct Planner {
 }
 
 impl Planner {
-    pub fn new(default_db: &str) -> Planner {
+    pub fn new(default_db: &str, filter: &TableFilter) -> Planner {
         Planner {
             default_db: default_db.to_string(),
+            filter: filter.clone(),
             plan: Plan::default(),
             index: HashMap::new(),
             open: None,
@@ -169,6 +173,12 @@ impl Planner {
         db: Option<String>,
     ) {
         let key = (self.plan.ledger.resolve(qualified), table.to_string());
+        if !self.filter.loads(&key.0, &key.1) {
+            // Counted by the ledger, loaded by no one; a part of another table that stood
+            // before it ends here, so no worker reads these rows.
+            self.open = None;
+            return;
+        }
         let len = stmt.sql.len() as u64;
         let end = stmt.offset + len;
         let i = match self.index.get(&key) {
@@ -227,12 +237,13 @@ impl Planner {
 pub async fn scan(
     path: &Path,
     default_db: &str,
+    filter: &TableFilter,
     read: ReadOptions,
     sql_bytes: &AtomicU64,
 ) -> Result<Plan> {
     let scanned = Arc::new(Counters::default());
     let mut rx = spawn_reader(path, vec![], scanned.clone(), read);
-    let mut planner = Planner::new(default_db);
+    let mut planner = Planner::new(default_db, filter);
     while let Some(batch) = rx.recv().await {
         let batch = batch.map_err(|e| anyhow!(e.message))?;
         for stmt in batch {
@@ -290,7 +301,11 @@ mod tests {
     use crate::sql::split_all;
 
     fn plan(sql: &str) -> Plan {
-        let mut p = Planner::new("game");
+        plan_with(sql, &TableFilter::default())
+    }
+
+    fn plan_with(sql: &str, filter: &TableFilter) -> Plan {
+        let mut p = Planner::new("game", filter);
         for s in split_all(sql.as_bytes()).unwrap() {
             p.observe(s);
         }
@@ -356,5 +371,39 @@ mod tests {
         assert!(p.ledger.default_db_created);
         assert_eq!(p.tables[0].db, "game");
         assert_eq!(p.tables[0].parts[0].use_db.as_deref(), Some("game"));
+    }
+
+    #[test]
+    fn rows_of_filtered_tables_get_no_parts_but_are_counted() {
+        let sql = "USE a;\nCREATE TABLE x (i int);\nCREATE TABLE ev (i int);\n\
+                   INSERT INTO x VALUES (1);\nINSERT INTO ev VALUES (2),(3);\n\
+                   INSERT INTO x VALUES (4);\nINSERT INTO b.ev VALUES (5);\n\
+                   DROP TABLE IF EXISTS ev2;\nCREATE TABLE ev2 (i int);\n\
+                   INSERT INTO ev2 VALUES (6);\nDROP TABLE ev2;\n";
+        let filter = TableFilter::new(&[], &["ev*".into()], ("t", "s")).unwrap();
+        let p = plan_with(sql, &filter);
+        // Dropping a table whose rows are not loaded needs no serial restore.
+        assert_eq!(p.serial_reason, None);
+        let names: Vec<(&str, &str)> = p
+            .tables
+            .iter()
+            .map(|t| (t.db.as_str(), t.table.as_str()))
+            .collect();
+        assert_eq!(names, vec![("a", "x")]);
+        // x's rows are two parts: the ev rows between them are in neither.
+        let x = &p.tables[0];
+        assert_eq!(x.parts.len(), 2);
+        let ev_at = sql.find("INSERT INTO ev ").unwrap() as u64;
+        assert!(x.parts[0].end <= ev_at && x.parts[1].start > ev_at);
+        assert_eq!(x.bytes, 2 * "INSERT INTO x VALUES (1)".len() as u64);
+        // The ledger still knows every table and the rows the dump carried.
+        assert_eq!(p.ledger.rows[&("a".into(), "ev".into())], 2);
+        assert_eq!(p.ledger.rows[&("b".into(), "ev".into())], 1);
+        assert!(!p.ledger.rows.contains_key(&("a".into(), "ev2".into())));
+        // The schema is kept whole.
+        assert!(p
+            .kept
+            .iter()
+            .any(|k| matches!(&k.kind, Kind::CreateTable { table, .. } if table == "ev")));
     }
 }
