@@ -135,6 +135,24 @@ struct Outcome {
     error: Option<String>,
 }
 
+impl Outcome {
+    /// A world's last event: its counts or its error.
+    fn end(&mut self, event: Event) {
+        match event {
+            Event::Done(t) => self.tally = Some(t),
+            Event::Error(e) => self.error = Some(e),
+            Event::Layout(_) | Event::Row(_) => {}
+        }
+    }
+
+    /// A world whose task stopped without its counts or an error.
+    fn ended(&mut self) {
+        if self.tally.is_none() && self.error.is_none() {
+            self.error = Some("the comparison ended early".to_string());
+        }
+    }
+}
+
 pub async fn run(config: &Config, args: &DiffArgs) -> Result<i32> {
     let started = Instant::now();
     let to_name = args.to.clone().unwrap_or_else(|| config.env.clone());
@@ -783,19 +801,13 @@ async fn gather(feeds: &mut [Feed]) -> std::io::Result<Vec<Outcome>> {
                     o.rows.push(r);
                 }
                 Event::Row(_) => o.left_out += 1,
-                Event::Done(t) => {
-                    o.tally = Some(t);
-                    break;
-                }
-                Event::Error(e) => {
-                    o.error = Some(e);
+                last => {
+                    o.end(last);
                     break;
                 }
             }
         }
-        if o.tally.is_none() && o.error.is_none() {
-            o.error = Some("the comparison ended early".to_string());
-        }
+        o.ended();
         outcomes.push(o);
     }
     Ok(outcomes)
@@ -850,19 +862,13 @@ async fn stream_delimited(
                         sink.row(line)?;
                     }
                 }
-                Event::Done(t) => {
-                    o.tally = Some(t);
-                    break;
-                }
-                Event::Error(e) => {
-                    o.error = Some(e);
+                last => {
+                    o.end(last);
                     break;
                 }
             }
         }
-        if o.tally.is_none() && o.error.is_none() {
-            o.error = Some("the comparison ended early".to_string());
-        }
+        o.ended();
         outcomes.push(o);
     }
     if !begun {
