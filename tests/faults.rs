@@ -42,7 +42,21 @@ fn missing_image_suggests_make_image() {
 #[test]
 fn a_taken_port_is_skipped_and_reported() {
     let t = TestEnv::new("port", 4);
-    let _blocker = TcpListener::bind(("127.0.0.1", t.port_base)).expect("bind test port");
+    // The port lies in Linux's ephemeral range: an outgoing connection of another program may
+    // hold it for a moment. Then it is taken already; wait a little for it to be ours.
+    let started = std::time::Instant::now();
+    let _blocker = loop {
+        match TcpListener::bind(("127.0.0.1", t.port_base)) {
+            Ok(listener) => break Some(listener),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                if started.elapsed() > std::time::Duration::from_secs(10) {
+                    break None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("bind test port: {e}"),
+        }
+    };
     let out = t.run(&["up", "--dumps", &sample(), "--hosts", "host1"]);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     let err = stderr(&out);
