@@ -32,29 +32,24 @@ pub enum Kind {
     Text,
 }
 
-const BINARY_CHARSET: u16 = 63;
-
 impl Kind {
+    /// The column's kind as `worlds query` types its values, with DECIMAL told apart from
+    /// FLOAT and DOUBLE for arithmetic.
     pub fn of(column: &Column) -> Kind {
-        use ColumnType::*;
-        match column.column_type() {
-            MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_LONGLONG
-            | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => Kind::Int,
-            MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => Kind::Decimal,
-            MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => Kind::Float,
-            MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => Kind::Binary,
-            MYSQL_TYPE_STRING
-            | MYSQL_TYPE_VAR_STRING
-            | MYSQL_TYPE_VARCHAR
-            | MYSQL_TYPE_BLOB
-            | MYSQL_TYPE_TINY_BLOB
-            | MYSQL_TYPE_MEDIUM_BLOB
-            | MYSQL_TYPE_LONG_BLOB
-                if column.character_set() == BINARY_CHARSET =>
+        use crate::query::Kind as Typed;
+        match crate::query::kind(column) {
+            Typed::Integer { .. } => Kind::Int,
+            Typed::Written
+                if matches!(
+                    column.column_type(),
+                    ColumnType::MYSQL_TYPE_FLOAT | ColumnType::MYSQL_TYPE_DOUBLE
+                ) =>
             {
-                Kind::Binary
+                Kind::Float
             }
-            _ => Kind::Text,
+            Typed::Written => Kind::Decimal,
+            Typed::Bytes => Kind::Binary,
+            Typed::Text => Kind::Text,
         }
     }
 
