@@ -20,6 +20,7 @@ pub mod load;
 pub mod messages;
 pub mod output;
 pub mod query;
+pub mod snapshot;
 pub mod sql;
 pub mod state;
 
