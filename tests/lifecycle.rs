@@ -55,11 +55,13 @@ fn sample_dumps_up_status_env_connect_down() {
                 "dump",
                 "dumps_dir",
                 "error",
+                "from_snapshot",
                 "host",
                 "partial",
                 "port",
                 "restore_seconds",
                 "rows",
+                "snapshot",
                 "state",
                 "timestamp",
                 "world"

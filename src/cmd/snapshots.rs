@@ -522,5 +522,7 @@ async fn import_into(
     // When the engine refused the data, its reason comes first.
     uploaded.context("the engine did not take the snapshot's data")?;
     read?;
-    engine.complete_snapshot(helper, "/snap", manifest).await
+    engine
+        .complete_snapshot(helper, "/snap", manifest, &crate::snapshot::now_text())
+        .await
 }

@@ -222,7 +222,9 @@ impl Engine {
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| anyhow!("the snapshot's size could not be read: {out:?}"))?;
             manifest.size_bytes = kib * 1024;
-            let written = self.complete_snapshot(&helper, "/snap", &manifest).await;
+            let written = self
+                .complete_snapshot(&helper, "/snap", &manifest, &manifest.created)
+                .await;
             self.remove_container(&helper).await.ok();
             written?;
             Ok::<_, anyhow::Error>(())
@@ -278,17 +280,18 @@ impl Engine {
 
     /// Write the manifest into the snapshot volume mounted at `dir` of the (stopped)
     /// helper: from now on the snapshot is complete and used.
+    /// `used` is the time it counts as last used from (when it was taken, or imported).
     pub async fn complete_snapshot(
         &self,
         helper: &str,
         dir: &str,
         manifest: &Manifest,
+        used: &str,
     ) -> Result<()> {
         let json = serde_json::to_vec_pretty(manifest)?;
-        let now = crate::snapshot::now_text();
         let tar = tar_of(&[
             (MANIFEST_FILE, json.as_slice()),
-            (USED_FILE, now.as_bytes()),
+            (USED_FILE, used.as_bytes()),
         ])?;
         self.upload(helper, dir, tar).await
     }
@@ -301,6 +304,13 @@ impl Engine {
         snapshot_volume: &str,
         world_volume: &str,
     ) -> Result<()> {
+        // Mounting a volume that is gone would make Docker create an empty one.
+        match self.docker.inspect_volume(snapshot_volume).await {
+            Ok(v) if v.labels.contains_key(LABEL_SNAPSHOT) => {}
+            Ok(_) => bail!("volume {snapshot_volume} is not a snapshot"),
+            Err(e) if is_not_found(&e) => bail!("snapshot {snapshot_volume} was removed meanwhile"),
+            Err(e) => return Err(anyhow!(e).context(format!("cannot inspect {snapshot_volume}"))),
+        }
         let script = format!(
             "set -e; if [ ! -f /snap/{MANIFEST_FILE} ]; then \
              echo 'the snapshot is incomplete (its taking was cut off)' >&2; exit 3; fi; \

@@ -229,6 +229,7 @@ pub async fn apply(
         async move {
             let mut restored_rows = 0;
             let mut snapshot_key = None;
+            let mut cloned = false;
             let mut partial = existing.and_then(|w| w.record.as_ref()?.partial());
             let started = Instant::now();
             let world = d.planned.world.clone();
@@ -263,11 +264,31 @@ pub async fn apply(
                         port: choice.port,
                     };
                     let result = match source {
-                        Some(found) => {
-                            world_run
-                                .create_from_snapshot(found, choice.port, claimed, counters.clone())
-                                .await
-                        }
+                        Some(found) => match world_run
+                            .create_from_snapshot(found, choice.port, claimed, counters.clone())
+                            .await
+                        {
+                            Ok(outcome) => {
+                                cloned = true;
+                                Ok(outcome)
+                            }
+                            Err(e) => {
+                                // A snapshot gone meanwhile or damaged: the dump is the truth.
+                                progress.println(&format!(
+                                    "{}: cannot start from snapshot {}: {}; restoring from \
+                                     the dump instead",
+                                    escape(&world),
+                                    short_id(&found.manifest.key),
+                                    escape(&format!("{e:#}"))
+                                ));
+                                world_run.record =
+                                    new_record(d, &settings.session, &desire.filter, settings);
+                                world_run.created = None;
+                                world_run
+                                    .create_and_restore(choice.port, claimed, counters.clone())
+                                    .await
+                            }
+                        },
                         None => {
                             world_run
                                 .create_and_restore(choice.port, claimed, counters.clone())
@@ -317,7 +338,7 @@ pub async fn apply(
                     false,
                     &[
                         Some("ready".to_string()),
-                        source.map(|_| "from snapshot".to_string()),
+                        cloned.then(|| "from snapshot".to_string()),
                         partial.map(Partial::describe),
                     ]
                     .into_iter()
@@ -413,16 +434,25 @@ async fn wait_for_server(
 /// not carry hundreds of megabytes of a log that a clean shutdown leaves unneeded. Servers
 /// that cannot resize it online (MariaDB before 10.11, MySQL before 8.0.30) keep theirs.
 /// A world's server grows it back to its setting when it starts.
-async fn shrink_redo_log(target: &Target) {
+async fn shrink_redo_log(target: &Target, flavor: crate::config::Flavor) {
     let Ok(mut conn) = target.connect(None).await else {
         return;
     };
     use mysql_async::prelude::Queryable;
-    for sql in [
+    let resize = match flavor {
         // MariaDB 10.11: at least innodb_log_buffer_size (16 MiB by default).
-        "SET GLOBAL innodb_log_file_size = GREATEST(16777216, @@innodb_log_buffer_size)",
+        crate::config::Flavor::Mariadb => {
+            "SET GLOBAL innodb_log_file_size = GREATEST(16777216, @@innodb_log_buffer_size)"
+        }
         // MySQL 8.0.30 and later.
-        "SET GLOBAL innodb_redo_log_capacity = 8388608",
+        crate::config::Flavor::Mysql => "SET GLOBAL innodb_redo_log_capacity = 8388608",
+    };
+    for sql in [
+        // The resize writes every dirty page first: at the disk's speed (shutdown would
+        // write them too).
+        "SET GLOBAL innodb_io_capacity_max = 100000",
+        "SET GLOBAL innodb_io_capacity = 100000",
+        resize,
     ] {
         if let Err(e) = conn.query_drop(sql).await {
             debug!("redo log not resized ({sql}): {e}");
@@ -768,11 +798,14 @@ impl WorldRun<'_> {
                 .collect(),
         };
         let name = self.name();
-        shrink_redo_log(&Target::root(self.port, self.password)).await;
+        let step = Instant::now();
+        shrink_redo_log(&Target::root(self.port, self.password), self.config.flavor).await;
+        let shrunk = step.elapsed();
         self.engine
             .stop_within(&name, 600)
             .await
             .context("stopping the server for its snapshot")?;
+        let stopped = step.elapsed();
         let taken = self
             .engine
             .take_snapshot(
@@ -782,6 +815,7 @@ impl WorldRun<'_> {
             )
             .await
             .map_err(|e| format!("{e:#}"));
+        let copied = step.elapsed();
         if let Err(e) = self.engine.start(&name).await {
             return Err(anyhow!(
                 "cannot start container {name} again after its snapshot: {e}"
@@ -797,6 +831,16 @@ impl WorldRun<'_> {
         )
         .await
         .context("the server did not come back after its snapshot")?;
+        let human = crate::output::human_duration;
+        debug!(
+            "{}: snapshot: redo log shrunk in {}, server stopped in {}, data copied in {}, \
+             server answering again in {}",
+            escape(&world),
+            human(shrunk),
+            human(stopped - shrunk),
+            human(copied - stopped),
+            human(step.elapsed() - copied)
+        );
         Ok(taken)
     }
 

@@ -15,8 +15,14 @@ BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_HUGE_GIB (size 
 unterminated string, default 2), BENCH_STREAM_ROWS (rows of the streamed query result,
 default 1000000), BENCH_DIFF_ROWS (rows per world of the diff case, default 1000000),
 BENCH_JOBS (worlds up --table-jobs, default automatic), BENCH_KEEP=1 keeps bench-data/,
-BENCH_ONLY=diff or BENCH_ONLY=stream runs only the diff or the streaming case (printed,
-docs/benchmarks.md untouched).
+BENCH_ONLY=diff, BENCH_ONLY=stream or BENCH_ONLY=snapshot runs only the diff, the
+streaming, or the snapshot and partial-restore case (printed, docs/benchmarks.md untouched).
+
+The restore cases run `worlds up --no-snapshot` (a restore from SQL every time). The snapshot
+case measures, in one run, for 3 worlds: `up --no-snapshot` (cold, as without snapshots),
+`up --fresh` (cold, restoring and taking a snapshot of each world), then `down` and `up` again
+(warm: every world copied from its snapshot), and the copy throughput; and `up --tables
+guild` (a partial restore of one small table) against the full restore of 1 world.
 """
 
 import gzip
@@ -166,7 +172,7 @@ def ours(folder, extra_config=""):
     """(restore seconds, wall seconds of `worlds up`, peak RSS MB)."""
     env = Env("bench-worlds", extra_config)
     try:
-        args = ["up", "--dumps", str(folder)]
+        args = ["up", "--dumps", str(folder), "--no-snapshot"]
         if JOBS:
             args += ["--table-jobs", JOBS]
         _, wall, rss = env.worlds(*args, timed=True)
@@ -184,7 +190,7 @@ def fanout(folder):
     """Median seconds of one query on each single world and on all worlds."""
     env = Env("bench-query")
     try:
-        env.worlds("up", "--dumps", str(folder))
+        env.worlds("up", "--dumps", str(folder), "--no-snapshot")
         worlds = [w["world"] for w in json.loads(env.worlds("status", "--format", "json")[0])["worlds"]]
         # A typical investigation query: the top scores of each world.
         q = "SELECT id, name, score FROM player ORDER BY score DESC, id LIMIT 10"
@@ -258,7 +264,7 @@ def diff_case():
     before, after = Env("bench-diff-before"), Env("bench-diff-after")
     try:
         for env in (before, after):
-            env.worlds("up", "--dumps", str(folder))
+            env.worlds("up", "--dumps", str(folder), "--no-snapshot")
         rows = (f"INSERT INTO player SELECT seq, CONCAT('player-', seq), seq % 5000,"
                 f" '2024-06-01 00:00:00' + INTERVAL seq SECOND FROM seq_2_to_{DIFF_ROWS}")
         log(f"diff: filling 2 x 3 worlds with {DIFF_ROWS:,} players each")
@@ -317,7 +323,7 @@ def stream_only():
             "CREATE DATABASE game; USE game; CREATE TABLE t (a INT PRIMARY KEY);\n")
     env = Env("bench-stream")
     try:
-        env.worlds("up", "--dumps", str(folder))
+        env.worlds("up", "--dumps", str(folder), "--no-snapshot")
         return streaming(env)
     finally:
         env.cleanup()
@@ -335,6 +341,74 @@ def stream_line(stream):
             f"(peak RSS {stream['top'][1]:.0f} MB).")
 
 
+def seconds(text):
+    """`601 ms`, `2.3 s` or `1m 05s` (how worlds prints durations) in seconds."""
+    text = text.strip()
+    if text.endswith(" ms"):
+        return float(text[:-3]) / 1000
+    m = re.match(r"(\d+)m (\d+)s", text)
+    if m:
+        return int(m.group(1)) * 60 + int(m.group(2))
+    return float(text.rstrip(" s"))
+
+
+def snapshot_case(three, one):
+    """Cold and warm `up` of 3 worlds, the copy throughput, and a partial restore."""
+    env = Env("bench-snap")
+    ids = set()
+    plain, cold, warm, copy_rate, snap_bytes = [], [], [], [], 0
+    try:
+        for i in range(RUNS):
+            log(f"snapshots: run {i + 1} of {RUNS}: cold without snapshots, cold taking them, warm")
+            plain.append(env.worlds("up", "--dumps", str(three), "--no-snapshot")[1])
+            env.down()
+            cold.append(env.worlds("up", "--dumps", str(three), "--fresh")[1])
+            status = json.loads(env.worlds("status", "--format", "json")[0])
+            ids.update(w["snapshot"] for w in status["worlds"] if w["snapshot"])
+            env.down()
+            p = subprocess.run([str(WORLDS), "-v", "up", "--dumps", str(three), "--env", env.name],
+                               cwd=env.dir, text=True, capture_output=True)
+            if p.returncode != 0 or p.stdout.count("ready (from snapshot)") != 3:
+                raise SystemExit(f"the warm up did not start every world from its snapshot:\n"
+                                 f"{p.stdout}\n{p.stderr}")
+            # The wall time is measured again without -v, as the other cases are.
+            env.down()
+            warm.append(env.worlds("up", "--dumps", str(three))[1])
+            env.down()
+            copied = re.findall(r"copied snapshot \w+ \(([^)]*)\) in ([^\n]+)", p.stderr)
+            listed = json.loads(env.worlds("snapshots", "--format", "json")[0])
+            snap_bytes = sum(s["size_bytes"] for s in listed if s["id"] in ids)
+            # The copies run at once: the bytes of all over the time of the slowest.
+            copy_rate.append(snap_bytes / max(seconds(t) for _, t in copied) / 1e9)
+            log(f"  plain {plain[-1]:.1f} s, cold {cold[-1]:.1f} s, warm {warm[-1]:.1f} s, "
+                f"copy {copy_rate[-1]:.2f} GB/s")
+        log("partial restore: 1 world, only the guild table's data, against the full restore")
+        full, partial = [], []
+        for _ in range(RUNS):
+            full.append(env.worlds("up", "--dumps", str(one), "--no-snapshot")[1])
+            env.down()
+            partial.append(env.worlds("up", "--dumps", str(one), "--no-snapshot",
+                                      "--tables", "guild")[1])
+            env.down()
+    finally:
+        for i in ids:
+            subprocess.run([str(WORLDS), "snapshots", "rm", i], cwd=env.dir, capture_output=True)
+        env.cleanup()
+    m = statistics.median
+    return {"plain": m(plain), "cold": m(cold), "warm": m(warm), "rate": m(copy_rate),
+            "bytes": snap_bytes, "full": m(full), "partial": m(partial)}
+
+
+def snapshot_line(d, sql):
+    return (f"Snapshots, 3 worlds of {sql / 3:.0f} MB of SQL each (wall time of `worlds up`, "
+            f"median of {RUNS}): cold without snapshots {d['plain']:.1f} s; cold taking a snapshot "
+            f"of each world {d['cold']:.1f} s (+{(d['cold'] / d['plain'] - 1) * 100:.0f}%); warm, "
+            f"after `down`, every world copied from its snapshot {d['warm']:.1f} s "
+            f"({d['warm'] / d['cold'] * 100:.0f}% of the cold `up`); the snapshots hold "
+            f"{d['bytes'] / 1e9:.2f} GB, copied at {d['rate']:.2f} GB/s. Partial restore, 1 world: "
+            f"`up --tables guild` {d['partial']:.1f} s against {d['full']:.1f} s for every table.")
+
+
 def diff_line(d):
     return (f"Diff: `worlds diff player --format json` of {d['rows']:,} rows per world, 3 worlds, "
             f"{d['differ']:,} rows differing in all, median of {RUNS}: {d['ours']:.2f} s with a "
@@ -349,6 +423,12 @@ def main():
         return
     if os.environ.get("BENCH_ONLY") == "stream":
         print(stream_line(stream_only()))
+        return
+    if os.environ.get("BENCH_ONLY") == "snapshot":
+        one, three = DATA / "one", DATA / "three"
+        generate(one, 1, MB)
+        generate(three, 3, MB)
+        print(snapshot_line(snapshot_case(three, one), sql_bytes(three) / 1e6))
         return
     if not WORLDS.exists() or not GEN.exists():
         raise SystemExit("build first: make build")
@@ -390,7 +470,8 @@ def main():
         f"{HUGE_GIB} GiB string")
     env = Env("bench-huge")
     try:
-        err, huge_wall, huge_rss = env.worlds("up", "--dumps", str(huge), timed=True, fails=True)
+        err, huge_wall, huge_rss = env.worlds("up", "--dumps", str(huge), "--no-snapshot",
+                                              timed=True, fails=True)
     finally:
         env.cleanup()
     if "max_allowed_packet" not in err:
@@ -401,6 +482,9 @@ def main():
 
     log("diff: worlds diff against the stock client's exports and diff")
     diffed = diff_case()
+
+    log("snapshots: cold and warm up of 3 worlds; a partial restore")
+    snapped = snapshot_case(three, one)
     slowest = max(single.values())
 
     out = []
@@ -430,6 +514,8 @@ def main():
     out.append(stream_line(stream))
     out.append("")
     out.append(diff_line(diffed))
+    out.append("")
+    out.append(snapshot_line(snapped, rows[1][1]))
     table = "\n".join(out)
     print(table)
     doc = ROOT / "docs" / "benchmarks.md"
