@@ -37,6 +37,27 @@ impl DumpIdentity {
     }
 }
 
+/// The identity of a planned dump: a file's by [`identify`], an object's from what its
+/// listing says (the same shape: size, last-modified time, and a SHA-256 of its ETag and
+/// size, or of its URL, size and time when the store gives no ETag).
+pub fn identify_dump(dump: &crate::catalog::DumpFile) -> Result<DumpIdentity> {
+    match &dump.object {
+        None => identify(&dump.path),
+        Some(object) => Ok(DumpIdentity {
+            size: object.size,
+            mtime: object.last_modified.timestamp(),
+            hash: hex_sha256(crate::store::identity_text(object).as_bytes()),
+        }),
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Read the identity of the dump at `path`.
 pub fn identify(path: &Path) -> Result<DumpIdentity> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
