@@ -322,7 +322,10 @@ pub fn connect(url: &S3Url, settings: &Settings) -> Result<Store> {
             ClientOptions::new()
                 .with_allow_http(allow_http)
                 .with_connect_timeout(Duration::from_secs(10))
-                .with_timeout_disabled(),
+                // No limit on a whole GET (a dump may take hours), but a connection that
+                // sends nothing for this long counts as dropped, and is resumed.
+                .with_timeout_disabled()
+                .with_read_timeout(Duration::from_secs(120)),
         )
         .build();
     let (listing, reading) = match (listing, reading) {

@@ -10,8 +10,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read};
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::StreamExt;
+use bytes::{Bytes, BytesMut};
+use futures::{FutureExt, StreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange};
 use tokio::sync::mpsc;
@@ -22,8 +22,10 @@ use crate::output::human_bytes;
 
 /// Failed attempts in a row before the read gives up.
 pub const ATTEMPTS: u32 = 8;
-/// Chunks in flight between the network task and the reader thread.
-const QUEUE: usize = 32;
+/// Batches in flight between the network task and the reader thread.
+const QUEUE: usize = 4;
+/// Bytes handed over at once, at most (from chunks that have already arrived).
+const BATCH: usize = 256 * 1024;
 
 /// The wait before attempt `n` (1-based): 250 ms doubled each time, at most 8 s, plus up to
 /// half of it again at random, so that many worlds do not retry in step.
@@ -264,20 +266,36 @@ async fn get_from(
         e_tag.clone_from(&result.meta.e_tag);
     }
     let mut stream = result.into_stream();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                if bytes.is_empty() {
-                    continue;
-                }
-                *pos += bytes.len() as u64;
-                *failures = 0;
-                if tx.send(Ok(bytes)).await.is_err() {
-                    return Some(Stop::Gone);
+    // Small network chunks are handed over together (what has arrived, up to BATCH), so the
+    // reader thread wakes once per batch rather than once per chunk.
+    let mut batch = BytesMut::new();
+    let mut ended = false;
+    let mut dropped = None;
+    while !ended && dropped.is_none() {
+        let mut next = Some(stream.next().await);
+        while let Some(item) = next.take() {
+            match item {
+                None => ended = true,
+                Some(Err(e)) => dropped = Some(e),
+                Some(Ok(bytes)) => {
+                    batch.extend_from_slice(&bytes);
+                    if batch.len() < BATCH {
+                        next = stream.next().now_or_never();
+                    }
                 }
             }
-            Err(e) => return Some(Stop::Retry(format!("the connection dropped: {e}"))),
         }
+        if !batch.is_empty() {
+            let bytes = batch.split().freeze();
+            *pos += bytes.len() as u64;
+            *failures = 0;
+            if tx.send(Ok(bytes)).await.is_err() {
+                return Some(Stop::Gone);
+            }
+        }
+    }
+    if let Some(e) = dropped {
+        return Some(Stop::Retry(format!("the connection dropped: {e}")));
     }
     if *pos < object.size {
         return Some(Stop::Retry("the response ended early".to_string()));
