@@ -22,11 +22,23 @@ struct Shown {
 }
 
 /// Commands left out, each with the reason.
-const SKIPPED: [(&str, &str); 2] = [
+const SKIPPED: [(&str, &str); 5] = [
     ("worlds logs host1 -f", "follows the log until Ctrl-C"),
     (
         "worlds plan --dumps /mnt/backups/game",
         "a folder of the reader's",
+    ),
+    (
+        "worlds plan --dumps s3://game-backups/daily/",
+        "a bucket of the reader's (tests/s3.rs runs these against a local store)",
+    ),
+    (
+        "worlds up --dumps s3://game-backups/daily/ --profile backup",
+        "a bucket of the reader's",
+    ),
+    (
+        "worlds up --dumps s3://game-backups/daily/ --at \"2024-06-18 10:00\"",
+        "a bucket of the reader's",
     ),
 ];
 
