@@ -140,7 +140,11 @@ to the server); their tables stay empty. A glob is `table` in any database or `d
 with `*` and `?`, case ignored; --tables chooses first, then --skip-tables takes away. A \
 world restored with another filter is like one holding another dump (--replace replaces it).\n\n\
 Before creating worlds, up estimates their disk space (docs/guide.md says how) and stops \
-with exit 3 when Docker's data root has less free space; --ignore-space goes on anyway.")]
+with exit 3 when Docker's data root has less free space; --ignore-space goes on anyway.\n\n\
+After a verified restore, up keeps a snapshot of the world's data (a Docker volume); a later \
+up of the same dump with the same image, settings and tables filter, in any environment, \
+copies the snapshot instead of restoring the SQL: `ready (from snapshot)`. --fresh restores \
+from the dump anyway; `worlds snapshots` lists and removes them.")]
 pub struct UpArgs {
     #[command(flatten)]
     pub select: SelectArgs,
@@ -194,6 +198,16 @@ pub struct UpArgs {
     /// root has free.
     #[arg(long)]
     pub ignore_space: bool,
+
+    /// Restore from the dumps even where a snapshot of the same dump exists (and replace
+    /// that snapshot with a new one).
+    #[arg(long, conflicts_with = "no_restore")]
+    pub fresh: bool,
+
+    /// Neither start worlds from snapshots nor keep snapshots of this run's restores
+    /// (`snapshots: false` in worlds.yaml does this always).
+    #[arg(long)]
+    pub no_snapshot: bool,
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,8 @@ struct RawConfig {
     tables: Option<serde_yaml::Value>,
     skip_tables: Option<serde_yaml::Value>,
     s3_endpoint: Option<String>,
+    snapshots: Option<bool>,
+    snapshot_budget: Option<serde_yaml::Value>,
 }
 
 /// A list of names in worlds.yaml: a YAML list, or one text of comma-separated names.
@@ -135,6 +137,10 @@ pub struct Config {
     pub dump_trailer: TrailerPolicy,
     /// Whose tables' data `up` loads (`tables:` / `skip_tables:`); flags override it.
     pub filter: TableFilter,
+    /// Keep a snapshot of every verified restore and start later worlds from it.
+    pub snapshots: bool,
+    /// Bytes all snapshots on the engine may hold (least recently used go first).
+    pub snapshot_budget: Option<u64>,
     /// Environment name.
     pub env: String,
     /// Where per-environment files (password, my.cnf, restore records) live.
@@ -251,6 +257,22 @@ impl Config {
             ("config key `tables`", "config key `skip_tables`"),
         )
         .map_err(usage)?;
+        let snapshot_budget = match raw.snapshot_budget {
+            None | Some(serde_yaml::Value::Null) => None,
+            Some(v) => {
+                let text = match &v {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    _ => String::new(),
+                };
+                Some(crate::snapshot::parse_size(&text).ok_or_else(|| {
+                    usage(format!(
+                        "config key `snapshot_budget` must be a size such as 50G or 500M, \
+                         got {text:?}"
+                    ))
+                })?)
+            }
+        };
         let dumps = raw.dumps.unwrap_or_else(|| PathBuf::from("dumps"));
         let is_url = crate::store::S3Url::parse(&dumps.to_string_lossy())?.is_some();
         Ok(Config {
@@ -271,6 +293,8 @@ impl Config {
             load_data: raw.load_data.unwrap_or(true),
             dump_trailer,
             filter,
+            snapshots: raw.snapshots.unwrap_or(true),
+            snapshot_budget,
             env: "default".to_string(),
             state_dir: base.join(".worlds"),
         })
@@ -331,7 +355,7 @@ fn parse_raw(text: &str, path: &Path) -> Result<RawConfig> {
     }
     serde_yaml::from_str::<RawConfig>(text)
         .map_err(|e| usage(format!("invalid config file {}: {e}", path.display())))
-        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer, tables, skip_tables")
+        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer, tables, skip_tables, snapshots, snapshot_budget")
 }
 
 fn check_timestamp_format(format: &str) -> Result<()> {

@@ -86,12 +86,39 @@ pub fn identify(path: &Path) -> Result<DumpIdentity> {
             .with_context(|| format!("cannot read {}", path.display()))?;
         hasher.update(&buf);
     }
-    let hash = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = hex(&hasher.finalize());
     Ok(DumpIdentity { size, mtime, hash })
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// SHA-256 of the whole file (what [`ContentHash`](crate::load::source::ContentHash)
+/// computes while a restore reads it), read once from start to end.
+pub fn content_sha256(path: &Path) -> Result<(String, u64)> {
+    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), total))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod location;
 pub mod messages;
 pub mod output;
 pub mod query;
+pub mod snapshot;
 pub mod sql;
 pub mod state;
 pub mod store;

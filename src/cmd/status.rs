@@ -422,6 +422,8 @@ mod tests {
                 statements: 900,
                 tables_filter: None,
                 skipped_tables: BTreeMap::new(),
+                snapshot: None,
+                from_snapshot: None,
             }),
             password: None,
             state,

@@ -16,12 +16,13 @@ use crate::environment::names::group_suffix;
 use crate::environment::reconcile::Action;
 use crate::environment::record::Outcome;
 use crate::environment::up::{actions, apply, desired, Settings, WorldResult};
-use crate::environment::{self, cnf, lock_path, space};
+use crate::environment::{self, cnf, lock_path, snapshots, space};
 use crate::error::{escape, unusable, usage, Exit};
 use crate::filter::TableFilter;
 use crate::load::progress::Progress;
 use crate::load::{Counters, RestoreOptions};
 use crate::output::{human_bytes, human_duration, print, table};
+use crate::snapshot::{age, short_id};
 use crate::state::EnvDir;
 
 pub async fn run(config: &Config, args: &UpArgs) -> Result<i32> {
@@ -142,8 +143,46 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
         }
     }
 
+    // Worlds whose dump has a snapshot start from it.
+    let keep_snapshots = config.snapshots && !args.no_snapshot && !args.no_restore;
+    let image = if keep_snapshots {
+        Some(engine.image_facts(&config.image).await?)
+    } else {
+        None
+    };
+    let sources = match &image {
+        Some(image) if !args.fresh => {
+            snapshots::find(&engine, config, &desire, &todo, image).await?
+        }
+        _ => vec![None; desire.worlds.len()],
+    };
+    for (d, found) in desire.worlds.iter().zip(&sources) {
+        if let Some(f) = found {
+            info!(
+                "{}: starting from snapshot {} of {} ({}, taken {} ago)",
+                escape(&d.planned.world),
+                short_id(&f.manifest.key),
+                escape(&f.manifest.dump),
+                human_bytes(f.manifest.size_bytes),
+                f.manifest
+                    .created_at()
+                    .map(|t| age(t, chrono::Utc::now()))
+                    .unwrap_or_else(|| "?".to_string())
+            );
+        }
+    }
+
     // Nothing is created before the restores are known to fit (or --ignore-space).
-    space::check(&engine, &desire, &todo, args.no_restore, args.ignore_space).await?;
+    space::check(
+        &engine,
+        &desire,
+        &todo,
+        &sources,
+        keep_snapshots,
+        args.no_restore,
+        args.ignore_space,
+    )
+    .await?;
 
     // The worlds' own password (read from their containers by `load`), else a stored or new one.
     let password = match existing.iter().find_map(|w| w.password.clone()) {
@@ -170,6 +209,8 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
             filter: desire.filter.clone(),
         },
         session,
+        snapshots: image.filter(|_| keep_snapshots),
+        sources,
     };
     let counters: Vec<Arc<Counters>> = desire
         .worlds
@@ -203,6 +244,12 @@ async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
     progress.tick();
     progress.clear();
     let results = results?;
+    if let Some(budget) = config.snapshot_budget {
+        let keep: Vec<String> = results.iter().filter_map(|r| r.snapshot.clone()).collect();
+        if let Err(e) = snapshots::enforce_budget(&engine, config, budget, &keep).await {
+            warn!("cannot keep the snapshots within snapshot_budget: {e:#}");
+        }
+    }
 
     let worlds = environment::load(&engine, &config.env, &env_dir).await;
     held.release();
@@ -327,6 +374,7 @@ fn summary(results: &[WorldResult]) -> String {
             (Ok(_), Action::Keep) => "ready (kept)",
             (Ok(Outcome::Empty), _) => "empty",
             (Ok(_), Action::Start) => "ready (started)",
+            (Ok(_), _) if r.from_snapshot => "ready (from snapshot)",
             (Ok(_), _) => "ready",
             (Err(_), _) => "FAILED",
         };

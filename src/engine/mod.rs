@@ -6,6 +6,7 @@
 mod image;
 mod ports;
 mod server;
+pub mod snapshot;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -112,6 +113,11 @@ pub struct WorldSpec<'a> {
     pub at: &'a str,
     pub dump_id: &'a str,
     pub session: &'a str,
+    /// Run [`snapshot::INIT_FILE`] at start (a world started from a snapshot, with an image
+    /// whose entrypoint does not set the root password on existing data).
+    pub init_file: bool,
+    /// The world's data is copied from a snapshot before it starts.
+    pub from_snapshot: bool,
 }
 
 /// What a removal found.
@@ -294,7 +300,13 @@ impl Engine {
         let body = ContainerCreateBody {
             image: Some(config.image.clone()),
             env: Some(server_env(config.flavor, spec.password)),
-            cmd: Some(server_args(config)),
+            cmd: Some({
+                let mut args = server_args(config);
+                if spec.init_file {
+                    args.push(format!("--init-file={}", snapshot::INIT_FILE));
+                }
+                args
+            }),
             labels: Some(labels.clone()),
             exposed_ports: Some(vec!["3306/tcp".to_string()]),
             host_config: Some(HostConfig {
@@ -307,6 +319,9 @@ impl Engine {
                     // it still carries the labels, so `down` finds it.
                     volume_options: Some(MountVolumeOptions {
                         labels: Some(labels.clone()),
+                        // A world started from a snapshot gets the snapshot's data only,
+                        // not the image's initial data directory first.
+                        no_copy: Some(spec.init_file || spec.from_snapshot),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -480,7 +495,12 @@ impl Engine {
     }
 
     pub async fn stop(&self, name: &str) -> Result<()> {
-        let options = StopContainerOptionsBuilder::default().t(20).build();
+        self.stop_within(name, 20).await
+    }
+
+    /// Stop, giving the server `seconds` to shut down cleanly before it is killed.
+    pub async fn stop_within(&self, name: &str, seconds: i32) -> Result<()> {
+        let options = StopContainerOptionsBuilder::default().t(seconds).build();
         self.docker
             .stop_container(name, Some(options))
             .await

@@ -8,6 +8,7 @@ pub mod lock;
 pub mod names;
 pub mod reconcile;
 pub mod record;
+pub mod snapshots;
 pub mod space;
 pub mod state;
 pub mod up;

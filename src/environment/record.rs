@@ -62,6 +62,13 @@ pub struct Record {
     /// verified empty in the world.
     #[serde(default)]
     pub skipped_tables: BTreeMap<String, u64>,
+    /// Key of the snapshot that holds this world's data as restored (taken after its
+    /// restore, or the one it was started from).
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    /// When the world was started from a snapshot: when that snapshot was taken.
+    #[serde(default)]
+    pub from_snapshot: Option<String>,
 }
 
 /// How much of its dump's data a world restored with a table filter holds.
@@ -164,6 +171,8 @@ mod tests {
             statements: 7,
             tables_filter: None,
             skipped_tables: BTreeMap::new(),
+            snapshot: None,
+            from_snapshot: None,
         }
     }
 

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use tracing::debug;
 
 use super::reconcile::Action;
+use super::snapshots::Found;
 use super::up::Desire;
 use crate::engine::Engine;
 use crate::error::{escape, unusable, usage};
@@ -51,6 +52,10 @@ pub struct Check {
     pub filtered: bool,
     /// Worlds replaced or redone: their old data is removed first, which is not counted.
     pub replaced: usize,
+    /// Each restored world's data is copied into a snapshot as well (twice the space).
+    pub snapshots: bool,
+    /// Worlds copied from a snapshot, with the snapshot's (exact) size.
+    pub clones: Vec<(String, u64)>,
 }
 
 impl Check {
@@ -62,10 +67,15 @@ impl Check {
     }
 
     pub fn needed(&self) -> u64 {
-        self.worlds
+        let restores: u64 = self
+            .worlds
             .iter()
-            .map(|(_, s)| world_bytes(s.map_or(0, |s| s.bytes)))
-            .sum()
+            .map(|(_, s)| match s {
+                Some(s) if self.snapshots => 2 * world_bytes(s.bytes),
+                s => world_bytes(s.map_or(0, |s| s.bytes)),
+            })
+            .sum();
+        restores + self.clones.iter().map(|(_, b)| b).sum::<u64>()
     }
 
     /// `None` when the restores fit; else the message `up` stops with.
@@ -75,22 +85,50 @@ impl Check {
             return None;
         }
         let n = self.worlds.len();
+        let mut what = Vec::new();
+        let mut how = Vec::new();
+        if n > 0 {
+            what.push(format!("restoring {n} world{}", if n == 1 { "" } else { "s" }));
+            how.push(format!(
+                "an estimate: {} of SQL x {INNODB_FACTOR} for InnoDB's files, plus {} per \
+                 server{}",
+                human_bytes(self.sql_bytes()),
+                human_bytes(SERVER_BYTES),
+                if self.snapshots {
+                    ", twice for a snapshot of each"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if !self.clones.is_empty() {
+            let k = self.clones.len();
+            what.push(format!("copying {k} snapshot{}", if k == 1 { "" } else { "s" }));
+            how.push(format!(
+                "the snapshots hold {}",
+                human_bytes(self.clones.iter().map(|(_, b)| b).sum())
+            ));
+        }
         let mut text = format!(
-            "not enough disk space: restoring {n} world{} needs about {} (an estimate: {} of \
-             SQL x {INNODB_FACTOR} for InnoDB's files, plus {} per server), and Docker's data \
-             root {} has {} free{}. Make room: `worlds envs` lists the environments on this \
-             engine and `worlds down --env NAME` removes one; `docker system df` shows what \
-             else uses the space. Or run `worlds up --ignore-space` to go on anyway.",
-            if n == 1 { "" } else { "s" },
+            "not enough disk space: {} needs about {} ({}), and Docker's data root {} has {} \
+             free{}. Make room: `worlds envs` lists the environments on this engine and \
+             `worlds down --env NAME` removes one; `worlds snapshots` lists the snapshots and \
+             `worlds snapshots prune` removes them; `docker system df` shows what else uses \
+             the space. Or run `worlds up --ignore-space` to go on anyway{}.",
+            what.join(" and "),
             human_bytes(needed),
-            human_bytes(self.sql_bytes()),
-            human_bytes(SERVER_BYTES),
+            how.join("; "),
             escape(&self.root),
             human_bytes(self.free),
             if self.faked {
                 format!(" (as {FAKE_FREE_VAR} says)")
             } else {
                 String::new()
+            },
+            if self.snapshots {
+                " (`--no-snapshot` keeps no snapshots)"
+            } else {
+                ""
             },
         );
         if self.filtered {
@@ -147,16 +185,22 @@ pub async fn check(
     engine: &Engine,
     desire: &Desire,
     actions: &[Action],
+    sources: &[Option<Found>],
+    snapshots: bool,
     no_restore: bool,
     ignore: bool,
 ) -> Result<()> {
-    let todo: Vec<_> = desire
-        .worlds
-        .iter()
-        .zip(actions)
-        .filter(|(_, a)| !matches!(a, Action::Keep | Action::Start))
-        .collect();
-    if todo.is_empty() {
+    let mut clones = Vec::new();
+    let mut todo = Vec::new();
+    for ((d, a), found) in desire.worlds.iter().zip(actions).zip(sources) {
+        match (a, found) {
+            (Action::Keep | Action::Start, _) => {}
+            (_, Some(f)) => clones.push((d.planned.world.clone(), f.manifest.size_bytes)),
+            (_, None) => todo.push((d, a)),
+        }
+    }
+    let todo_len = todo.len() + clones.len();
+    if todo_len == 0 {
         return Ok(());
     }
     if ignore {
@@ -234,6 +278,8 @@ pub async fn check(
         faked,
         filtered: !desire.filter.is_all() && !no_restore,
         replaced,
+        snapshots: snapshots && !no_restore,
+        clones,
     };
     debug!(
         "disk check: about {} needed, {} free in {}",
@@ -272,7 +318,26 @@ mod tests {
             faked: false,
             filtered: false,
             replaced: 0,
+            snapshots: false,
+            clones: Vec::new(),
         }
+    }
+
+    #[test]
+    fn snapshots_double_a_restore_and_clones_count_their_size() {
+        let mut c = check(&[100_000_000], 0);
+        let one = c.needed();
+        c.snapshots = true;
+        assert_eq!(c.needed(), 2 * one);
+        let text = c.shortfall().unwrap();
+        assert!(text.contains("twice for a snapshot of each"), "{text}");
+        assert!(text.contains("--no-snapshot"), "{text}");
+        c.clones.push(("host2".into(), 5_000_000));
+        assert_eq!(c.needed(), 2 * one + 5_000_000);
+        let text = c.shortfall().unwrap();
+        assert!(text.contains("copying 1 snapshot needs about"), "{text}");
+        assert!(text.contains("the snapshots hold 5.0 MB"), "{text}");
+        assert!(text.contains("worlds snapshots prune"), "{text}");
     }
 
     #[test]

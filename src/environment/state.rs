@@ -95,6 +95,8 @@ mod tests {
             statements: 0,
             tables_filter: None,
             skipped_tables: Default::default(),
+            snapshot: None,
+            from_snapshot: None,
         }
     }
 

@@ -12,19 +12,22 @@ use chrono::Local;
 use futures::future::join_all;
 use tracing::{debug, info};
 
-use super::names::container_name;
+use super::names::{container_name, volume_name};
 use super::reconcile::{reconcile, Action, Have, Wanted};
 use super::record::{Outcome, Partial, Record};
+use super::snapshots::Found;
 use super::World;
 use crate::catalog::{Plan, PlannedWorld};
 use crate::config::Config;
 use crate::db::{wait_ready, Target};
+use crate::engine::snapshot::ImageFacts;
 use crate::engine::{allocate_ports, is_port_conflict, is_port_taken, Engine, WorldSpec};
 use crate::error::{escape, unusable};
 use crate::filter::TableFilter;
 use crate::identity::{identify_dump, DumpIdentity};
 use crate::load::progress::Progress;
 use crate::load::{phase, restore, Counters, Phase, RestoreOptions, SESSION_SETUP};
+use crate::snapshot::{now_text, short_id, KeyParts, Manifest, TableRows, FORMAT};
 
 /// A planned world with what identifies its dump.
 #[derive(Debug, Clone)]
@@ -138,6 +141,10 @@ pub struct Settings {
     pub restore: RestoreOptions,
     /// This run's session id (labels of the containers it creates).
     pub session: String,
+    /// The server image, when verified restores keep snapshots (`None`: they do not).
+    pub snapshots: Option<ImageFacts>,
+    /// Per planned world, the snapshot it starts from instead of restoring its dump.
+    pub sources: Vec<Option<Found>>,
 }
 
 /// What happened to one world.
@@ -153,6 +160,10 @@ pub struct WorldResult {
     pub port: Option<u16>,
     /// Tables loaded of the dump's, when it holds a partial restore.
     pub partial: Option<Partial>,
+    /// Its data was copied from a snapshot by this run.
+    pub from_snapshot: bool,
+    /// The snapshot this run took of it or started it from.
+    pub snapshot: Option<String>,
 }
 
 impl WorldResult {
@@ -216,12 +227,14 @@ pub async fn apply(
 
     let tasks = desire.worlds.iter().enumerate().map(|(i, d)| {
         let action = actions[i].clone();
+        let source = settings.sources.get(i).and_then(Option::as_ref);
         let existing = existing.iter().find(|w| w.name() == d.planned.world);
         let claimed = &claimed;
         let choice = choices[i];
         let counters = counters[i].clone();
         async move {
             let mut restored_rows = 0;
+            let mut snapshot_key = None;
             let mut partial = existing.and_then(|w| w.record.as_ref()?.partial());
             let started = Instant::now();
             let world = d.planned.world.clone();
@@ -255,15 +268,29 @@ pub async fn apply(
                         created: None,
                         port: choice.port,
                     };
-                    let result = world_run
-                        .create_and_restore(choice.port, claimed, counters.clone())
-                        .await;
+                    let result = match source {
+                        Some(found) => {
+                            world_run
+                                .create_from_snapshot(found, choice.port, claimed, counters.clone())
+                                .await
+                        }
+                        None => {
+                            world_run
+                                .create_and_restore(choice.port, claimed, counters.clone())
+                                .await
+                        }
+                    };
                     world_run.record.sql_bytes = counters
                         .sql_bytes
                         .load(std::sync::atomic::Ordering::Relaxed);
                     restored_rows = world_run.record.total_rows();
                     port = Some(world_run.port);
                     let outcome = world_run.finish(result).await;
+                    snapshot_key = world_run
+                        .record
+                        .snapshot
+                        .clone()
+                        .filter(|_| outcome.is_ok());
                     partial = world_run.record.partial();
                     counters.set_phase(if outcome.is_ok() {
                         Phase::Done
@@ -294,10 +321,15 @@ pub async fn apply(
                 Ok(Outcome::Ready) if !matches!(action, Action::Keep) => progress.finish(
                     &world,
                     false,
-                    &match partial {
-                        Some(p) => format!("ready, {}", p.describe()),
-                        None => "ready".to_string(),
-                    },
+                    &[
+                        Some("ready".to_string()),
+                        source.map(|_| "from snapshot".to_string()),
+                        partial.map(Partial::describe),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 ),
                 Ok(Outcome::Empty) if !matches!(action, Action::Keep) => {
                     progress.finish(&world, false, "empty (--no-restore)")
@@ -311,6 +343,7 @@ pub async fn apply(
                 }
                 _ => restored_rows,
             };
+            let from_snapshot = source.is_some() && !matches!(action, Action::Keep | Action::Start);
             WorldResult {
                 world,
                 action,
@@ -322,6 +355,8 @@ pub async fn apply(
                 elapsed: started.elapsed(),
                 port,
                 partial,
+                from_snapshot,
+                snapshot: snapshot_key,
             }
         }
     });
@@ -380,6 +415,28 @@ async fn wait_for_server(
     Ok(())
 }
 
+/// Make the redo log small before the server stops for a snapshot, so the snapshot does
+/// not carry hundreds of megabytes of a log that a clean shutdown leaves unneeded. Servers
+/// that cannot resize it online (MariaDB before 10.11, MySQL before 8.0.30) keep theirs.
+/// A world's server grows it back to its setting when it starts.
+async fn shrink_redo_log(target: &Target) {
+    let Ok(mut conn) = target.connect(None).await else {
+        return;
+    };
+    use mysql_async::prelude::Queryable;
+    for sql in [
+        // MariaDB 10.11: at least innodb_log_buffer_size (16 MiB by default).
+        "SET GLOBAL innodb_log_file_size = GREATEST(16777216, @@innodb_log_buffer_size)",
+        // MySQL 8.0.30 and later.
+        "SET GLOBAL innodb_redo_log_capacity = 8388608",
+    ] {
+        if let Err(e) = conn.query_drop(sql).await {
+            debug!("redo log not resized ({sql}): {e}");
+        }
+    }
+    conn.disconnect().await.ok();
+}
+
 fn new_record(d: &Desired, session: &str, filter: &TableFilter, settings: &Settings) -> Record {
     Record {
         outcome: Outcome::Restoring,
@@ -398,6 +455,8 @@ fn new_record(d: &Desired, session: &str, filter: &TableFilter, settings: &Setti
         // An empty world holds no data: no filter.
         tables_filter: (!filter.is_all() && !settings.no_restore).then(|| filter.clone()),
         skipped_tables: Default::default(),
+        snapshot: None,
+        from_snapshot: None,
     }
 }
 
@@ -423,13 +482,16 @@ impl WorldRun<'_> {
         container_name(&self.config.env, &self.d.planned.world)
     }
 
-    /// Create (replacing what was there), start, wait, restore and verify.
-    async fn create_and_restore(
+    /// Create the world (replacing what was there), fill it from `source` when given,
+    /// start it (moving to the next free port when its port was taken meanwhile) and wait
+    /// for its server.
+    async fn create_and_start(
         &mut self,
         first_port: u16,
         claimed: &Mutex<HashSet<u16>>,
-        counters: Arc<Counters>,
-    ) -> Result<Outcome> {
+        counters: &Counters,
+        source: Option<&Found>,
+    ) -> Result<()> {
         let world = &self.d.planned.world;
         let name = self.name();
         counters.set_phase(Phase::Starting);
@@ -441,6 +503,12 @@ impl WorldRun<'_> {
             .timestamp
             .format("%Y-%m-%dT%H:%M:%S")
             .to_string();
+        let init_file = source.is_some()
+            && !self
+                .settings
+                .snapshots
+                .as_ref()
+                .is_some_and(|i| i.resets_password);
         let mut port = first_port;
         let mut attempts = 0;
         loop {
@@ -458,6 +526,8 @@ impl WorldRun<'_> {
                 at: &self.desire.at,
                 dump_id: &dump_id,
                 session: &self.settings.session,
+                init_file,
+                from_snapshot: source.is_some(),
             };
             let id = self.engine.create_world(self.config, &spec).await?;
             debug!(
@@ -468,6 +538,28 @@ impl WorldRun<'_> {
             );
             self.created = Some(id.clone());
             self.port = port;
+            if let Some(found) = source {
+                counters.set_phase(Phase::Cloning);
+                let copying = Instant::now();
+                self.engine
+                    .clone_snapshot(
+                        &self.config.image,
+                        &found.volume,
+                        &volume_name(&self.config.env, world),
+                    )
+                    .await?;
+                debug!(
+                    "{}: copied snapshot {} ({}) in {}",
+                    escape(world),
+                    short_id(&found.manifest.key),
+                    crate::output::human_bytes(found.manifest.size_bytes),
+                    crate::output::human_duration(copying.elapsed())
+                );
+                if init_file {
+                    self.engine.write_init_file(&id, self.password).await?;
+                }
+                counters.set_phase(Phase::Starting);
+            }
             match self.engine.start(&id).await {
                 Ok(()) => break,
                 Err(e) if is_port_conflict(&e) && attempts < 20 => {
@@ -513,6 +605,59 @@ impl WorldRun<'_> {
             escape(world),
             crate::output::human_duration(self.started.elapsed())
         );
+        Ok(())
+    }
+
+    /// Create the world from a snapshot of its dump and verify every table's row count
+    /// against the counts verified when the snapshot was taken.
+    async fn create_from_snapshot(
+        &mut self,
+        found: &Found,
+        first_port: u16,
+        claimed: &Mutex<HashSet<u16>>,
+        counters: Arc<Counters>,
+    ) -> Result<Outcome> {
+        let world = self.d.planned.world.clone();
+        self.create_and_start(first_port, claimed, &counters, Some(found))
+            .await?;
+        let m = &found.manifest;
+        self.record.from_snapshot = Some(m.created.clone());
+        self.record.snapshot = Some(m.key.clone());
+        self.engine.write_record(&self.name(), &self.record).await?;
+        counters.set_phase(Phase::Verifying);
+        let target = Target::root(self.port, self.password);
+        crate::load::verify::verify(&target, &m.dumped(), &self.desire.filter)
+            .await
+            .map_err(|e| {
+                e.context(format!(
+                    "world {} was copied from snapshot {}, but its data is not what the \
+                     snapshot's restore verified; `worlds up --fresh` restores it from the dump",
+                    escape(&world),
+                    short_id(&m.key)
+                ))
+            })?;
+        let (rows, skipped) = m.rows();
+        self.record.rows = rows;
+        self.record.skipped_tables = skipped;
+        self.record.statements = m.statements;
+        counters
+            .sql_bytes
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        Ok(Outcome::Ready)
+    }
+
+    /// Create (replacing what was there), start, wait, restore and verify.
+    async fn create_and_restore(
+        &mut self,
+        first_port: u16,
+        claimed: &Mutex<HashSet<u16>>,
+        counters: Arc<Counters>,
+    ) -> Result<Outcome> {
+        let world = &self.d.planned.world.clone();
+        let name = self.name();
+        self.create_and_start(first_port, claimed, &counters, None)
+            .await?;
+        let port = self.port;
         if self.settings.no_restore {
             return Ok(Outcome::Empty);
         }
@@ -534,7 +679,7 @@ impl WorldRun<'_> {
             &target,
             &self.d.planned.dump.location(),
             &self.settings.restore,
-            counters,
+            counters.clone(),
         )
         .await
         .map_err(|e| {
@@ -562,10 +707,103 @@ impl WorldRun<'_> {
             }
         );
         self.record.restore_seconds = Some(loading.elapsed().as_secs_f64());
-        self.record.rows = report.rows;
-        self.record.skipped_tables = report.skipped;
+        self.record.rows = report.rows.clone();
+        self.record.skipped_tables = report.skipped.clone();
         self.record.statements = report.statements;
+        if let Some(image) = &self.settings.snapshots {
+            counters.set_phase(Phase::Snapshotting);
+            let taking = Instant::now();
+            match self.take_snapshot(image, &report, &counters).await? {
+                Ok(m) => {
+                    debug!(
+                        "{}: snapshot {} taken ({}) in {}",
+                        escape(world),
+                        short_id(&m.key),
+                        crate::output::human_bytes(m.size_bytes),
+                        crate::output::human_duration(taking.elapsed())
+                    );
+                    self.record.snapshot = Some(m.key);
+                }
+                Err(why) => info!("{}: no snapshot kept: {}", escape(world), escape(&why)),
+            }
+        }
         Ok(Outcome::Ready)
+    }
+
+    /// Stop the verified world's server cleanly, copy its data into a snapshot, start it
+    /// again. The outer error is the world's (it did not come back); the inner one only
+    /// says why no snapshot was kept.
+    async fn take_snapshot(
+        &mut self,
+        image: &ImageFacts,
+        report: &crate::load::RestoreReport,
+        counters: &Counters,
+    ) -> Result<std::result::Result<Manifest, String>> {
+        let world = self.d.planned.world.clone();
+        let Some(sha) = counters.content.digest(self.d.planned.dump.size) else {
+            return Ok(Err(
+                "the dump changed size while it was restored, or was not read to its end"
+                    .to_string(),
+            ));
+        };
+        let filter = &self.desire.filter;
+        let parts = KeyParts::new(&sha, &image.identity, self.config, filter);
+        let manifest = Manifest {
+            format: FORMAT,
+            key: parts.key(),
+            parts,
+            world: world.clone(),
+            dump: self.d.planned.dump.file_name.clone(),
+            dump_size: self.d.identity.size,
+            dump_sample: self.d.identity.hash.clone(),
+            created: now_text(),
+            size_bytes: 0,
+            sql_bytes: counters
+                .sql_bytes
+                .load(std::sync::atomic::Ordering::Relaxed),
+            statements: report.statements,
+            tables: report
+                .tables
+                .iter()
+                .map(|((db, table), rows)| TableRows {
+                    db: db.clone(),
+                    table: table.clone(),
+                    rows: *rows,
+                    loaded: filter.loads(db, table),
+                })
+                .collect(),
+        };
+        let name = self.name();
+        shrink_redo_log(&Target::root(self.port, self.password)).await;
+        self.engine
+            .stop_within(&name, 600)
+            .await
+            .context("stopping the server for its snapshot")?;
+        let taken = self
+            .engine
+            .take_snapshot(
+                &self.config.image,
+                &volume_name(&self.config.env, &world),
+                manifest,
+            )
+            .await
+            .map_err(|e| format!("{e:#}"));
+        if let Err(e) = self.engine.start(&name).await {
+            return Err(anyhow!(
+                "cannot start container {name} again after its snapshot: {e}"
+            ));
+        }
+        wait_for_server(
+            self.engine,
+            &name,
+            &world,
+            self.port,
+            self.password,
+            self.settings,
+        )
+        .await
+        .context("the server did not come back after its snapshot")?;
+        Ok(taken)
     }
 
     /// Write the final record into the world: `ready` (verified), `empty`, or `failed`.

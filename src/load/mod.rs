@@ -21,7 +21,7 @@ mod schema;
 mod serial;
 mod session;
 pub mod source;
-mod verify;
+pub mod verify;
 mod worker;
 
 use crate::location::Location;
@@ -71,6 +71,8 @@ pub struct RestoreReport {
     /// Tables whose data the filter left out, with the rows the dump had for them (their
     /// tables were verified empty).
     pub skipped: BTreeMap<String, u64>,
+    /// Every table of the dump with its rows (`(db, table)`), loaded or left out.
+    pub tables: BTreeMap<(String, String), u64>,
     pub statements: u64,
     /// Things worth telling the user (say, why the dump was restored serially).
     pub notes: Vec<String>,
@@ -154,9 +156,16 @@ async fn restore_inner(
         Phase::Loading
     });
     let ledger = if parallel {
-        let plan = plan::scan(path, &options.default_db, filter, read, &counters.sql_bytes)
-            .await
-            .map_err(|e| with_packet_hint(e, server))?;
+        let plan = plan::scan(
+            path,
+            &options.default_db,
+            filter,
+            read,
+            &counters.sql_bytes,
+            counters.content.clone(),
+        )
+        .await
+        .map_err(|e| with_packet_hint(e, server))?;
         // A filter that loads nothing fails before anything runs.
         notes.extend(check_filter(filter, &plan.ledger)?);
         match plan.serial_reason.clone() {
@@ -203,6 +212,7 @@ async fn restore_inner(
     Ok(RestoreReport {
         rows,
         skipped,
+        tables: ledger.rows.clone(),
         statements: ledger.statements,
         notes,
     })

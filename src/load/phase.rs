@@ -19,6 +19,11 @@ pub enum Phase {
     Verifying = 4,
     Done = 5,
     Failed = 6,
+    /// Copying a snapshot's data into the world (before its server starts).
+    Cloning = 7,
+    /// The restore is verified; the server is stopped, its data copied into a snapshot,
+    /// and started again.
+    Snapshotting = 8,
 }
 
 impl Phase {
@@ -31,6 +36,8 @@ impl Phase {
             Phase::Verifying => "verifying",
             Phase::Done => "done",
             Phase::Failed => "failed",
+            Phase::Cloning => "copying snapshot",
+            Phase::Snapshotting => "taking snapshot",
         }
     }
 
@@ -42,6 +49,8 @@ impl Phase {
             4 => Phase::Verifying,
             5 => Phase::Done,
             6 => Phase::Failed,
+            7 => Phase::Cloning,
+            8 => Phase::Snapshotting,
             _ => Phase::Starting,
         }
     }

@@ -15,6 +15,7 @@ use anyhow::{anyhow, Result};
 
 use super::ledger::Ledger;
 use super::reader::{spawn_reader, Counters, ReadOptions};
+use super::source::ContentHash;
 use crate::filter::TableFilter;
 use crate::sql::{leading_words, Charset, Kind, Statement};
 
@@ -240,8 +241,9 @@ pub async fn scan(
     filter: &TableFilter,
     read: ReadOptions,
     sql_bytes: &AtomicU64,
+    content: Arc<ContentHash>,
 ) -> Result<Plan> {
-    let scanned = Arc::new(Counters::default());
+    let scanned = Arc::new(Counters::hashing(content));
     let mut rx = spawn_reader(path, vec![], scanned.clone(), read);
     let mut planner = Planner::new(default_db, filter);
     while let Some(batch) = rx.recv().await {

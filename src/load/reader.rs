@@ -10,7 +10,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use super::phase::Phase;
-use super::source::{open_dump, DropCrBeforeLf};
+use super::source::{open_dump, ContentHash, DropCrBeforeLf};
 use crate::sql::trailer::{DumpEnds, TrailerPolicy};
 use crate::sql::{Charset, Splitter, Statement};
 
@@ -59,9 +59,19 @@ pub struct Counters {
     phase: AtomicU8,
     /// When each phase began, in order.
     began: Mutex<Vec<(Phase, Instant)>>,
+    /// SHA-256 of the file, fed by every read of the whole dump from its start.
+    pub content: Arc<ContentHash>,
 }
 
 impl Counters {
+    /// Fresh counters whose whole-file reads feed `content`.
+    pub fn hashing(content: Arc<ContentHash>) -> Counters {
+        Counters {
+            content,
+            ..Counters::default()
+        }
+    }
+
     /// Enter `phase` (entering the current one again changes nothing).
     pub fn set_phase(&self, phase: Phase) {
         if let Ok(mut began) = self.began.lock() {
@@ -117,10 +127,14 @@ fn read_dump(
     options: ReadOptions,
     tx: &mpsc::Sender<Batch>,
 ) -> Result<(), ReadError> {
-    let (reader, compression) =
-        open_dump(path, counters.file_bytes.clone()).map_err(|e| ReadError {
-            message: format!("cannot open the dump: {e}"),
-        })?;
+    let (reader, compression) = open_dump(
+        path,
+        counters.file_bytes.clone(),
+        ranges.is_empty().then(|| counters.content.clone()),
+    )
+    .map_err(|e| ReadError {
+        message: format!("cannot open the dump: {e}"),
+    })?;
     // The mysql client drops the CR of every CRLF line ending, inside strings too.
     let mut reader: Box<dyn Read + Send> = Box::new(DropCrBeforeLf::new(reader));
     let mut ends = ranges.is_empty().then(DumpEnds::default);

@@ -5,9 +5,10 @@ use crate::location::Location;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -30,25 +31,62 @@ impl Compression {
     }
 }
 
-/// Counts the bytes read from the file itself, for progress and error offsets.
+/// SHA-256 of a file's bytes, computed as they are read: the dump's content identity for
+/// snapshots, at no cost of an extra read.
+#[derive(Debug, Default)]
+pub struct ContentHash {
+    state: Mutex<(Sha256, u64)>,
+}
+
+impl ContentHash {
+    /// Start again (a dump read a second time from its start).
+    fn reset(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            *s = (Sha256::new(), 0);
+        }
+    }
+
+    fn update(&self, bytes: &[u8]) {
+        if let Ok(mut s) = self.state.lock() {
+            s.0.update(bytes);
+            s.1 += bytes.len() as u64;
+        }
+    }
+
+    /// The hex digest, when exactly `size` bytes were hashed (the whole file was read);
+    /// `None` when the read stopped early or the file changed size meanwhile.
+    pub fn digest(&self, size: u64) -> Option<String> {
+        let s = self.state.lock().ok()?;
+        (s.1 == size).then(|| crate::identity::hex(&s.0.clone().finalize()))
+    }
+}
+
+/// Counts (and, for the whole-file read, hashes) the bytes read from the file itself, for
+/// progress, error offsets and content identity.
 struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
+    hash: Option<Arc<ContentHash>>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(hash) = &self.hash {
+            hash.update(&buf[..n]);
+        }
         Ok(n)
     }
 }
 
 /// Open `path`, returning the decompressed stream and its compression.
-/// `read_bytes` counts compressed bytes consumed from the file.
+/// `read_bytes` counts compressed bytes consumed from the file; `hash`, when given, is
+/// started again and fed every byte read.
 pub fn open_dump(
     path: &Location,
     read_bytes: Arc<AtomicU64>,
+    hash: Option<Arc<ContentHash>>,
 ) -> io::Result<(Box<dyn Read + Send>, Compression)> {
     let mut file: Box<dyn Read + Send> = match path {
         Location::File(p) => Box::new(File::open(p)?),
@@ -95,9 +133,13 @@ pub fn open_dump(
     }
     let rewound = io::Cursor::new(head[..got].to_vec()).chain(file);
     read_bytes.store(0, Ordering::Relaxed);
+    if let Some(hash) = &hash {
+        hash.reset();
+    }
     let counted = Counting {
         inner: rewound,
         count: read_bytes,
+        hash,
     };
     let reader: Box<dyn Read + Send> = match compression {
         Compression::Gzip => Box::new(MultiGzDecoder::new(BufReader::with_capacity(
@@ -143,7 +185,7 @@ mod tests {
     }
 
     fn read_all(p: &Path) -> io::Result<Vec<u8>> {
-        let (mut r, _) = open_dump(&p.into(), Arc::new(AtomicU64::new(0)))?;
+        let (mut r, _) = open_dump(&p.into(), Arc::new(AtomicU64::new(0)), None)?;
         let mut out = Vec::new();
         r.read_to_end(&mut out)?;
         Ok(out)
@@ -192,7 +234,7 @@ mod tests {
         let data = gz(&vec![b'y'; 50_000]);
         let p = temp("e.sql.gz", &data);
         let counter = Arc::new(AtomicU64::new(0));
-        let (mut r, c) = open_dump(&p.into(), counter.clone()).unwrap();
+        let (mut r, c) = open_dump(&p.into(), counter.clone(), None).unwrap();
         assert_eq!(c, Compression::Gzip);
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();

@@ -43,9 +43,16 @@ impl TestEnv {
         t
     }
 
-    /// Write worlds.yaml in the test folder: the port base plus `extra` lines.
+    /// Write worlds.yaml in the test folder: the port base plus `extra` lines. Snapshots
+    /// are shared by every environment on the engine, so tests keep none unless `extra`
+    /// turns them on (`snapshots: true`): each test restores what it means to test.
     pub fn write_config(&self, extra: &str) {
-        let text = format!("port_base: {}\n{extra}", self.port_base);
+        let snapshots = if extra.contains("snapshots:") {
+            ""
+        } else {
+            "snapshots: false\n"
+        };
+        let text = format!("port_base: {}\n{snapshots}{extra}", self.port_base);
         std::fs::write(self.dir.join("worlds.yaml"), text).expect("write config");
     }
 
