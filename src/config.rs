@@ -355,7 +355,7 @@ fn parse_raw(text: &str, path: &Path) -> Result<RawConfig> {
     }
     serde_yaml::from_str::<RawConfig>(text)
         .map_err(|e| usage(format!("invalid config file {}: {e}", path.display())))
-        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer, tables, skip_tables, snapshots, snapshot_budget")
+        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer, tables, skip_tables, snapshots, snapshot_budget, s3_endpoint")
 }
 
 fn check_timestamp_format(format: &str) -> Result<()> {
