@@ -41,24 +41,46 @@ struct Server {
 }
 
 impl Server {
+    /// Start on the first of `port..port + 5` it can listen on: the ports lie in Linux's
+    /// ephemeral range, where another program's outgoing connection may hold one a moment.
     fn start(root: &Path, port: u16) -> Server {
         std::fs::create_dir_all(root).unwrap();
-        let log = std::fs::File::create(root.with_extension("log")).unwrap();
-        let child = Command::new(server_binary())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", KEY, "--secret-key", SECRET])
-            .arg(root)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start s3s-fs");
-        wait_for_port(port);
-        Server {
-            child,
-            port,
-            root: root.to_path_buf(),
+        for port in port..port + 5 {
+            let log = std::fs::File::create(root.with_extension("log")).unwrap();
+            let mut child = Command::new(server_binary())
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--access-key", KEY, "--secret-key", SECRET])
+                .arg(root)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start s3s-fs");
+            let started = Instant::now();
+            loop {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Server {
+                        child,
+                        port,
+                        root: root.to_path_buf(),
+                    };
+                }
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "s3s-fs does not listen on 127.0.0.1:{port}: {}",
+                    std::fs::read_to_string(root.with_extension("log")).unwrap_or_default()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
+        panic!(
+            "s3s-fs could not listen on 127.0.0.1:{port}..{}: {}",
+            port + 5,
+            std::fs::read_to_string(root.with_extension("log")).unwrap_or_default()
+        );
     }
 
     /// Put an object (a file under the bucket's folder).
@@ -89,17 +111,6 @@ impl Drop for Server {
     }
 }
 
-fn wait_for_port(port: u16) {
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "nothing listens on 127.0.0.1:{port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// What the proxy does to the connections it relays.
 #[derive(Default)]
 struct Faults {
@@ -124,8 +135,12 @@ struct Proxy {
 }
 
 impl Proxy {
+    /// Listen on the first free port of `port..port + 5` (see [`Server::start`]).
     fn start(port: u16, upstream: u16) -> Proxy {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the proxy port");
+        let listener = (port..port + 5)
+            .find_map(|p| TcpListener::bind(("127.0.0.1", p)).ok())
+            .expect("bind a proxy port");
+        let port = listener.local_addr().expect("proxy address").port();
         let faults = Arc::new(Faults::default());
         let shared = faults.clone();
         std::thread::spawn(move || {
@@ -374,7 +389,7 @@ fn plan_lists_a_prefix_like_a_folder_with_every_page() {
 fn store_errors_exit_3_naming_the_bucket_before_anything_starts() {
     let t = TestEnv::new("s3err", 63);
     let server = Server::start(&t.dir.join("store"), t.port_base + 10);
-    let proxy = Proxy::start(t.port_base + 11, server.port);
+    let proxy = Proxy::start(t.port_base + 15, server.port);
     server.put_folder("daily/", &sample());
     t.write_config(&endpoint(server.port));
     let expect_3 = |c: Command, needle: &str| {
@@ -415,7 +430,7 @@ fn store_errors_exit_3_naming_the_bucket_before_anything_starts() {
     );
     assert!(err.contains("s3:ListBucket"), "{err}");
     // Nothing listening.
-    t.write_config(&endpoint(t.port_base + 12));
+    t.write_config(&endpoint(t.port_base + 19));
     expect_3(
         s3_cmd(&t, &["plan", "--dumps", "s3://dumps/daily/"]),
         "cannot reach http://127.0.0.1:",
@@ -533,7 +548,7 @@ fn up_streams_objects_through_cut_connections_and_matches_a_folder_restore() {
         ],
     );
     let server = Server::start(&t.dir.join("store"), t.port_base + 10);
-    let proxy = Proxy::start(t.port_base + 11, server.port);
+    let proxy = Proxy::start(t.port_base + 15, server.port);
     server.put_folder("gen/", &dumps);
     let sizes: Vec<u64> = std::fs::read_dir(&dumps)
         .unwrap()
@@ -593,7 +608,7 @@ fn an_object_that_changes_while_it_is_read_fails_its_world() {
         ],
     );
     let server = Server::start(&t.dir.join("store"), t.port_base + 10);
-    let proxy = Proxy::start(t.port_base + 11, server.port);
+    let proxy = Proxy::start(t.port_base + 15, server.port);
     server.put_folder("gen/", &dumps);
     let file = std::fs::read_dir(&dumps)
         .unwrap()
@@ -625,4 +640,85 @@ fn an_object_that_changes_while_it_is_read_fails_its_world() {
     assert!(err.contains("changed while it was being read"), "{err}");
     let status = json(&ok(s3_cmd(&t, &["status", "--format", "json"]), "status"));
     assert_eq!(status["worlds"][0]["state"], "failed", "{status}");
+}
+
+/// Snapshot volumes on the engine (they are shared by every environment).
+fn snapshot_volumes() -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["volume", "ls", "-q", "--filter", "label=io.worlds.snapshot"])
+        .output()
+        .expect("docker volume ls");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A label of a volume.
+fn volume_label(volume: &str, label: &str) -> String {
+    let out = Command::new("docker")
+        .args([
+            "volume",
+            "inspect",
+            "--format",
+            &format!("{{{{index .Labels \"{label}\"}}}}"),
+            volume,
+        ])
+        .output()
+        .expect("docker volume inspect");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_restore_from_an_object_keeps_a_snapshot_that_the_next_up_starts_from() {
+    wait_for_bench_lock();
+    let t = TestEnv::new("s3snap", 66);
+    let dumps = t.subdir("gen");
+    generate(
+        &dumps,
+        &[
+            "--hosts", "1", "--dumps", "1", "--mb", "1", "--seed", "1466",
+        ],
+    );
+    let file = std::fs::read_dir(&dumps)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let size = std::fs::metadata(&file).unwrap().len().to_string();
+    let name = file.file_name().unwrap().to_str().unwrap().to_string();
+    let server = Server::start(&t.dir.join("store"), t.port_base + 10);
+    server.put_folder("gen/", &dumps);
+    t.write_config(&format!("{}snapshots: true\n", endpoint(server.port)));
+    let before = snapshot_volumes();
+    let first = run(s3_cmd(&t, &["up", "--dumps", "s3://dumps/gen/"]));
+    let mine: Vec<String> = snapshot_volumes()
+        .into_iter()
+        .filter(|v| !before.contains(v))
+        .filter(|v| {
+            volume_label(v, "io.worlds.snapshot.dump_size") == size
+                && volume_label(v, "io.worlds.snapshot.dump") == name
+        })
+        .collect();
+    // Whatever happens, the snapshot this test made is removed (snapshots outlive `down`).
+    let second = || {
+        assert!(first.status.success(), "{}", stderr(&first));
+        let checksum = checksums(&t, "host1", "game");
+        ok(s3_cmd(&t, &["down"]), "down");
+        let out = run(s3_cmd(&t, &["up", "--dumps", "s3://dumps/gen/"]));
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("from snapshot"), "{text}");
+        assert_eq!(checksums(&t, "host1", "game"), checksum);
+    };
+    let result = std::panic::catch_unwind(second);
+    let _ = run(s3_cmd(&t, &["down"]));
+    for v in &mine {
+        let _ = Command::new("docker").args(["volume", "rm", v]).output();
+    }
+    assert_eq!(mine.len(), 1, "snapshots made by this test: {mine:?}");
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
 }
