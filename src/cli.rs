@@ -64,6 +64,8 @@ pub enum Command {
     Down(DownArgs),
     /// List every environment on the Docker engine, of every project folder.
     Envs(EnvsArgs),
+    /// List, remove, export and import the snapshots of restored worlds that `up` keeps.
+    Snapshots(SnapshotsArgs),
     /// Print a shell completion script, e.g. `worlds completions bash > ~/.local/share/bash-completion/completions/worlds`.
     Completions(CompletionsArgs),
     /// Print the man page, e.g. `worlds man > worlds.1 && man ./worlds.1`.
@@ -208,6 +210,63 @@ pub struct UpArgs {
     /// (`snapshots: false` in worlds.yaml does this always).
     #[arg(long)]
     pub no_snapshot: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "A snapshot is the data of a world right after its verified \
+restore, kept as a Docker volume named worlds-snapshot-<id>. `up` starts later worlds of \
+the same dump (same content, image, data settings and tables filter) from it, in any \
+environment or project folder on this engine. Snapshots are never removed by `down` unless \
+it is given --snapshots.\n\n\
+Examples:\n  worlds snapshots\n  worlds snapshots rm 4ca000950731\n  \
+worlds snapshots prune --older-than 7d\n  worlds snapshots export host1 -o host1.snapshot\n  \
+worlds snapshots import host1.snapshot"
+)]
+pub struct SnapshotsArgs {
+    #[command(subcommand)]
+    pub action: Option<SnapshotsAction>,
+
+    /// Output format of the list.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsAction {
+    /// List the snapshots: id, world, dump, size, created, last used (the default).
+    #[command(visible_alias = "list")]
+    Ls,
+    /// Remove snapshots, named by the start of their id (4 characters or more), a world
+    /// or a dump file name.
+    Rm {
+        #[arg(required = true, value_name = "SNAPSHOT")]
+        which: Vec<String>,
+    },
+    /// Remove the snapshots not used within a span (--older-than 7d), or all (--all);
+    /// incomplete ones (cut off while being taken) always go.
+    Prune {
+        /// Remove those neither taken nor used within this span: 30m, 12h, 7d, 2w.
+        #[arg(long, value_name = "SPAN")]
+        older_than: Option<String>,
+        /// Remove every snapshot.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Write a snapshot to a file another machine can import: a world of this
+    /// environment (the snapshot of its data) or a snapshot id.
+    Export {
+        #[arg(value_name = "WORLD|SNAPSHOT")]
+        which: String,
+        /// The file to write (zstd-compressed tar).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Add a snapshot from a file made by `export`; its key and data are checked.
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -423,6 +482,11 @@ pub struct DownArgs {
     /// Also remove an environment that was created from another project folder.
     #[arg(long, conflicts_with = "all")]
     pub force: bool,
+
+    /// Also remove the snapshots of the removed worlds' data (without it, snapshots stay
+    /// for the next `up`; `worlds snapshots` lists them).
+    #[arg(long)]
+    pub snapshots: bool,
 }
 
 #[derive(Debug, Args)]

@@ -82,6 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Down(args) => cmd::down::run(&config, args).await,
         Command::Logs(args) => cmd::logs::run(&config, args).await,
         Command::Envs(args) => cmd::envs::run(&config, args).await,
+        Command::Snapshots(args) => cmd::snapshots::run(&config, args).await,
         Command::Completions(_) | Command::Man => unreachable!("handled above"),
     }
 }

@@ -12,6 +12,8 @@ use crate::environment::known::{Environments, DEFAULT_ENV};
 use crate::environment::lock::{self, Contention, EnvLock, Holder};
 use crate::environment::lock_path;
 use crate::error::{escape, unusable, Exit};
+use crate::output::human_bytes;
+use crate::snapshot::short_id;
 use crate::state::EnvDir;
 
 /// How long `down` waits for a stopped `up` (or another `down`) to let go.
@@ -99,6 +101,21 @@ pub async fn run(config: &Config, args: &DownArgs) -> Result<i32> {
         }
         vec![config.env.clone()]
     };
+    // The snapshots of the worlds' data, read before the worlds go.
+    let mut snapshot_keys = Vec::new();
+    if args.snapshots {
+        for env in &envs {
+            let dir = EnvDir::new(config.state_dir.join(env));
+            for w in crate::environment::load(&engine, env, &dir)
+                .await
+                .unwrap_or_default()
+            {
+                if let Some(key) = w.record.and_then(|r| r.snapshot) {
+                    snapshot_keys.push(key);
+                }
+            }
+        }
+    }
     let mut errors = Vec::new();
     for env in &envs {
         let only_project = args.all.then_some(project.as_str());
@@ -106,10 +123,64 @@ pub async fn run(config: &Config, args: &DownArgs) -> Result<i32> {
             errors.push(format!("environment {env}: {e:#}"));
         }
     }
+    if let Err(e) = snapshots_after(&engine, config, &snapshot_keys, args.snapshots).await {
+        errors.push(format!("snapshots: {e:#}"));
+    }
     if errors.is_empty() {
         Ok(Exit::Ok.code())
     } else {
         Err(anyhow::anyhow!("{}", errors.join("\n")))
+    }
+}
+
+/// With `--snapshots`, remove the snapshots of the removed worlds; then say how much space
+/// the snapshots on the engine keep, and how to remove them.
+async fn snapshots_after(
+    engine: &Engine,
+    config: &Config,
+    keys: &[String],
+    remove: bool,
+) -> Result<()> {
+    let volumes = engine.list_snapshots().await?;
+    let mut failed = Vec::new();
+    if remove {
+        for v in volumes.iter().filter(|v| keys.contains(&v.key)) {
+            match engine.remove_snapshot(&v.name).await {
+                Ok(Removal::Removed) => println!("removed snapshot {}", short_id(&v.key)),
+                Ok(Removal::AlreadyGone) => {}
+                Err(e) => failed.push(format!("{e:#}")),
+            }
+        }
+        if keys.is_empty() {
+            println!("no snapshots of these worlds' data to remove");
+        }
+    }
+    let left = engine.list_snapshots().await?;
+    if !left.is_empty() {
+        // Sizes are in the snapshots' manifests: read them when the image is here.
+        let size = match engine.docker().inspect_image(&config.image).await {
+            Ok(_) => engine
+                .read_snapshots(&config.image, &left)
+                .await
+                .ok()
+                .map(|e| e.iter().map(|e| e.size()).sum::<u64>()),
+            Err(_) => None,
+        };
+        println!(
+            "{} snapshot{} of restored worlds {} on this engine{} for the next `worlds up`; \
+             `worlds snapshots` lists them, `worlds snapshots prune --all` removes them (or \
+             `worlds down --snapshots` those of the worlds it removes)",
+            left.len(),
+            if left.len() == 1 { "" } else { "s" },
+            if left.len() == 1 { "stays" } else { "stay" },
+            size.map(|b| format!(", keeping {}", human_bytes(b)))
+                .unwrap_or_default()
+        );
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{}", failed.join("; "))
     }
 }
 

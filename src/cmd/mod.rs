@@ -9,5 +9,6 @@ pub mod envs;
 pub mod logs;
 pub mod plan;
 pub mod query;
+pub mod snapshots;
 pub mod status;
 pub mod up;

@@ -46,6 +46,11 @@ struct WorldJson<'a> {
     dumps_dir: &'a str,
     /// The table filter of a partial restore (`null`: every table's data).
     partial: Option<PartialJson<'a>>,
+    /// Id of the snapshot that holds this world's data as restored (`null`: none).
+    snapshot: Option<&'a str>,
+    /// When the world was started from a snapshot: when that snapshot was taken (RFC 3339;
+    /// `null`: restored from its dump).
+    from_snapshot: Option<&'a str>,
 }
 
 /// A restore with a table filter: the filter, and once verified what it loaded.
@@ -81,11 +86,27 @@ fn partial_json(w: &World) -> Option<PartialJson<'_>> {
     })
 }
 
-/// The state as the table shows it: `ready (partial: 2 of 5 tables)` for a partial restore.
+/// The state as the table shows it: `ready (from snapshot, 3 h old)` for a world started
+/// from a snapshot, `ready (partial: 2 of 5 tables)` for a partial restore.
 fn state_text(w: &World) -> String {
-    match (&w.state, w.record.as_ref().and_then(|r| r.partial())) {
-        (State::Ready, Some(p)) => format!("ready ({})", p.describe()),
-        (state, _) => state.name().to_string(),
+    if w.state != State::Ready {
+        return w.state.name().to_string();
+    }
+    let record = w.record.as_ref();
+    let snapshot = record
+        .and_then(|r| r.from_snapshot.as_deref())
+        .map(|taken| {
+            let age = crate::snapshot::parse_time(taken)
+                .map(|t| format!(", {} old", crate::snapshot::age(t, chrono::Utc::now())))
+                .unwrap_or_default();
+            format!("from snapshot{age}")
+        });
+    let partial = record.and_then(|r| r.partial()).map(|p| p.describe());
+    let notes: Vec<String> = [snapshot, partial].into_iter().flatten().collect();
+    if notes.is_empty() {
+        "ready".to_string()
+    } else {
+        format!("ready ({})", notes.join("; "))
     }
 }
 
@@ -110,6 +131,8 @@ fn world_json(w: &World) -> WorldJson<'_> {
         },
         dumps_dir: &w.container.dumps_dir,
         partial: partial_json(w),
+        snapshot: w.record.as_ref().and_then(|r| r.snapshot.as_deref()),
+        from_snapshot: w.record.as_ref().and_then(|r| r.from_snapshot.as_deref()),
     }
 }
 
@@ -264,26 +287,35 @@ fn render(env: &str, worlds: &[World], width: Option<usize>) -> String {
     let mut others: usize = (1..header.len()).map(|i| max(&lines, i)).sum();
     let borders = 3 * header.len() + 1;
     // `ready (partial: 2 of 5 tables)` is long: where it would squeeze the world's name
-    // (or not fit at all), the cell says `ready (partial)` and a line below says the rest.
+    // (or not fit at all), the cell says `ready (partial)` (or `ready (snapshot)`) and a
+    // line below says the rest.
     let names = max(&lines, 0).min(12);
     let mut partial_notes = Vec::new();
     if others + borders + names > width {
         for (w, line) in worlds.iter().zip(lines.iter_mut()) {
-            if let (State::Ready, Some(p)) = (&w.state, w.record.as_ref().and_then(|r| r.partial()))
-            {
-                line[1] = "ready (partial)".to_string();
-                partial_notes.push(format!(
-                    "{} is ready ({}, {})",
-                    escape(w.name()),
-                    p.describe(),
-                    escape(
-                        &w.record
-                            .as_ref()
-                            .map(|r| r.filter().describe())
-                            .unwrap_or_default()
-                    )
-                ));
+            let Some(r) = w.record.as_ref().filter(|_| w.state == State::Ready) else {
+                continue;
+            };
+            let partial = r.partial();
+            if partial.is_none() && r.from_snapshot.is_none() {
+                continue;
             }
+            let full = line[1].clone();
+            line[1] = if partial.is_some() {
+                "ready (partial)".to_string()
+            } else {
+                "ready (snapshot)".to_string()
+            };
+            let filter = if partial.is_some() {
+                format!(", {}", r.filter().describe())
+            } else {
+                String::new()
+            };
+            let full = match full.strip_suffix(')') {
+                Some(open) => format!("{open}{filter})"),
+                None => full,
+            };
+            partial_notes.push(format!("{} is {full}", escape(w.name())));
         }
         others = (1..header.len()).map(|i| max(&lines, i)).sum();
     }

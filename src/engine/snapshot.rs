@@ -222,12 +222,7 @@ impl Engine {
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| anyhow!("the snapshot's size could not be read: {out:?}"))?;
             manifest.size_bytes = kib * 1024;
-            let json = serde_json::to_vec_pretty(&manifest)?;
-            let tar = tar_of(&[
-                (MANIFEST_FILE, json.as_slice()),
-                (USED_FILE, manifest.created.as_bytes()),
-            ])?;
-            let written = self.upload(&helper, "/snap", tar).await;
+            let written = self.complete_snapshot(&helper, "/snap", &manifest).await;
             self.remove_container(&helper).await.ok();
             written?;
             Ok::<_, anyhow::Error>(())
@@ -238,6 +233,64 @@ impl Engine {
             return Err(e.context(format!("taking snapshot {name}")));
         }
         Ok(manifest)
+    }
+
+    /// Create the (empty) labelled volume of a snapshot.
+    pub async fn create_snapshot_volume(&self, manifest: &Manifest) -> Result<String> {
+        let name = volume_name(&manifest.key);
+        let labels = HashMap::from([
+            (LABEL_SNAPSHOT.to_string(), manifest.key.clone()),
+            (LABEL_SNAP_WORLD.to_string(), manifest.world.clone()),
+            (LABEL_SNAP_DUMP.to_string(), manifest.dump.clone()),
+            (
+                LABEL_SNAP_DUMP_SIZE.to_string(),
+                manifest.dump_size.to_string(),
+            ),
+            (
+                LABEL_SNAP_DUMP_SAMPLE.to_string(),
+                manifest.dump_sample.clone(),
+            ),
+            (LABEL_SNAP_IMAGE.to_string(), manifest.parts.image.clone()),
+            (LABEL_SNAP_CREATED.to_string(), manifest.created.clone()),
+        ]);
+        self.docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(name.clone()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("cannot create snapshot volume {name}"))?;
+        let made = self
+            .docker
+            .inspect_volume(&name)
+            .await
+            .with_context(|| format!("cannot inspect volume {name}"))?;
+        // Docker hands back an existing volume of that name: it must be this snapshot's.
+        if made.labels.get(LABEL_SNAPSHOT) != Some(&manifest.key) {
+            bail!(
+                "a volume named {name} exists but is not this snapshot; worlds never uses it \
+                 (docker volume rm {name} removes it yourself)"
+            );
+        }
+        Ok(name)
+    }
+
+    /// Write the manifest into the snapshot volume mounted at `dir` of the (stopped)
+    /// helper: from now on the snapshot is complete and used.
+    pub async fn complete_snapshot(
+        &self,
+        helper: &str,
+        dir: &str,
+        manifest: &Manifest,
+    ) -> Result<()> {
+        let json = serde_json::to_vec_pretty(manifest)?;
+        let now = crate::snapshot::now_text();
+        let tar = tar_of(&[
+            (MANIFEST_FILE, json.as_slice()),
+            (USED_FILE, now.as_bytes()),
+        ])?;
+        self.upload(helper, dir, tar).await
     }
 
     /// Fill the (new, not started) world's volume with the snapshot's data, and note the

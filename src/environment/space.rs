@@ -88,7 +88,10 @@ impl Check {
         let mut what = Vec::new();
         let mut how = Vec::new();
         if n > 0 {
-            what.push(format!("restoring {n} world{}", if n == 1 { "" } else { "s" }));
+            what.push(format!(
+                "restoring {n} world{}",
+                if n == 1 { "" } else { "s" }
+            ));
             how.push(format!(
                 "an estimate: {} of SQL x {INNODB_FACTOR} for InnoDB's files, plus {} per \
                  server{}",
@@ -103,7 +106,10 @@ impl Check {
         }
         if !self.clones.is_empty() {
             let k = self.clones.len();
-            what.push(format!("copying {k} snapshot{}", if k == 1 { "" } else { "s" }));
+            what.push(format!(
+                "copying {k} snapshot{}",
+                if k == 1 { "" } else { "s" }
+            ));
             how.push(format!(
                 "the snapshots hold {}",
                 human_bytes(self.clones.iter().map(|(_, b)| b).sum())

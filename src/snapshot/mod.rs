@@ -9,6 +9,8 @@
 //! snapshot format. A later `up` of the same dump under the same key copies `data/` into
 //! the new world instead of restoring the SQL again.
 
+pub mod archive;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration as Span, Utc};
