@@ -187,6 +187,28 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// `AmazonS3Builder::from_env`, optionally without the credential variables.
+fn from_env(without_keys: bool) -> AmazonS3Builder {
+    const KEYS: [&str; 3] = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ];
+    let mut builder = AmazonS3Builder::new();
+    for (key, value) in std::env::vars_os() {
+        let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
+            continue;
+        };
+        if !key.starts_with("AWS_") || (without_keys && KEYS.contains(&key)) {
+            continue;
+        }
+        if let Ok(config_key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+            builder = builder.with_config(config_key, value);
+        }
+    }
+    builder
+}
+
 /// Build the clients of `url`'s bucket from the environment, the AWS files and `settings`.
 ///
 /// Credentials: `--profile` names a profile whose keys win; else `AWS_ACCESS_KEY_ID` /
@@ -198,7 +220,6 @@ fn env(name: &str) -> Option<String> {
 pub fn connect(url: &S3Url, settings: &Settings) -> Result<Store> {
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| anyhow::anyhow!("object storage needs the async runtime: {e}"))?;
-    let mut builder = AmazonS3Builder::from_env().with_bucket_name(&url.bucket);
     let flag_profile = settings.profile.clone().filter(|p| !p.is_empty());
     let named = flag_profile.clone().or_else(|| env("AWS_PROFILE"));
     let profile_name = named.clone().unwrap_or_else(|| "default".to_string());
@@ -219,7 +240,11 @@ pub fn connect(url: &S3Url, settings: &Settings) -> Result<Store> {
     }
     let env_keys = env("AWS_ACCESS_KEY_ID").is_some();
     let profile_keys = profile.as_ref().filter(|p| p.access_key_id.is_some());
-    let credentials = match (profile_keys, flag_profile.is_some() || !env_keys) {
+    let profile_wins = profile_keys.is_some() && (flag_profile.is_some() || !env_keys);
+    // The environment's AWS_* settings, less its keys when a profile's keys are used (a
+    // session token of other keys must not go with them).
+    let mut builder = from_env(profile_wins).with_bucket_name(&url.bucket);
+    let credentials = match (profile_keys, profile_wins) {
         (Some(p), true) => {
             builder = builder
                 .with_access_key_id(p.access_key_id.clone().unwrap_or_default())
