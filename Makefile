@@ -6,7 +6,7 @@ IMAGE  := $(if $(IMAGE),$(IMAGE),worlds/mariadb:10.11)
 W      ?= host1
 Q      ?= SELECT COUNT(*) AS players, MAX(player_score) AS best FROM player
 
-.PHONY: build test up down status shell query image bench fmt lint clean
+.PHONY: build test up down status shell query image s3-server bench fmt lint clean
 
 build:
 	$(CARGO) build --release --locked
@@ -16,7 +16,14 @@ image:
 	@case "$(IMAGE)" in worlds/*) compose/build-image.sh "$(IMAGE)" ;; \
 	  *) docker image inspect "$(IMAGE)" >/dev/null 2>&1 || docker pull "$(IMAGE)" ;; esac
 
-test: build image
+# The S3-compatible server that the object-storage tests and bench start on 127.0.0.1
+# (s3s-fs from crates.io, built once into target/s3s-fs).
+S3S_FS := target/s3s-fs/bin/s3s-fs
+s3-server: $(S3S_FS)
+$(S3S_FS):
+	$(CARGO) install s3s-fs --version =0.14.1 --features binary --locked --root target/s3s-fs
+
+test: build image s3-server
 	$(CARGO) test --release --locked
 
 up: build image
@@ -34,7 +41,7 @@ shell: build
 query: build
 	$(WORLDS) query "$(Q)"
 
-bench: build image
+bench: build image s3-server
 	python3 tests/bench/run.py
 
 fmt:

@@ -9,7 +9,9 @@ use chrono::NaiveDateTime;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::error::usage;
+use crate::error::{escape, unusable, usage};
+use crate::location::Location;
+use crate::store::{ObjectRef, S3Url, Settings};
 
 /// One dump file whose name matched the pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,18 @@ pub struct DumpFile {
     pub path: PathBuf,
     pub timestamp: NaiveDateTime,
     pub size: u64,
+    /// The object, when the dump is in object storage (`path` is then its URL).
+    pub object: Option<ObjectRef>,
+}
+
+impl DumpFile {
+    /// Where the restore reads the dump from.
+    pub fn location(&self) -> Location {
+        match &self.object {
+            Some(o) => Location::Object(o.clone()),
+            None => Location::File(self.path.clone()),
+        }
+    }
 }
 
 /// A file (or a host) left out of the plan, and why.
@@ -131,6 +145,29 @@ fn trim_zeros(digits: &[u8]) -> &[u8] {
     &digits[n.min(digits.len().saturating_sub(1))..]
 }
 
+/// One name in a folder or a listing, before its name is parsed.
+#[derive(Debug)]
+pub struct Entry {
+    /// The name, or how it is shown when it is not valid UTF-8.
+    pub name: Result<String, String>,
+    pub kind: EntryKind,
+}
+
+/// What a name stands for.
+#[derive(Debug)]
+pub enum EntryKind {
+    /// A file (a link to one included) or an object, of this size.
+    File {
+        path: PathBuf,
+        size: u64,
+        object: Option<ObjectRef>,
+    },
+    /// Something that holds no dump, and why (a folder, a device...).
+    NotFile(String),
+    /// Cannot be read: the error.
+    Unreadable(String),
+}
+
 impl Catalog {
     /// Scan one folder (not recursive).
     pub fn scan(dir: &Path, rules: &NameRules) -> Result<Catalog> {
@@ -140,7 +177,7 @@ impl Catalog {
                 dir.display()
             ))
         })?;
-        let mut catalog = Catalog::default();
+        let mut found = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| {
                 usage(format!(
@@ -149,16 +186,48 @@ impl Catalog {
                 ))
             })?;
             let os_name = entry.file_name();
-            let shown = os_name.to_string_lossy().into_owned();
             let Some(name) = os_name.to_str() else {
-                catalog.skip(shown, "file name is not valid UTF-8");
+                found.push(Entry {
+                    name: Err(os_name.to_string_lossy().into_owned()),
+                    kind: EntryKind::NotFile(String::new()),
+                });
                 continue;
+            };
+            let path = entry.path();
+            // Follows symbolic links: a link to a regular file is a dump.
+            let kind = match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => EntryKind::File {
+                    path,
+                    size: m.len(),
+                    object: None,
+                },
+                Ok(_) => EntryKind::NotFile("not a regular file".to_string()),
+                Err(e) => EntryKind::Unreadable(format!("cannot read file: {e}")),
+            };
+            found.push(Entry {
+                name: Ok(name.to_string()),
+                kind,
+            });
+        }
+        Ok(Catalog::from_entries(found, rules))
+    }
+
+    /// Sort named files and objects into hosts' dumps and skipped names, with reasons.
+    pub fn from_entries(entries: Vec<Entry>, rules: &NameRules) -> Catalog {
+        let mut catalog = Catalog::default();
+        for entry in entries {
+            let name = match entry.name {
+                Ok(name) => name,
+                Err(shown) => {
+                    catalog.skip(shown, "file name is not valid UTF-8");
+                    continue;
+                }
             };
             if name.starts_with('.') {
                 continue;
             }
-            let path = entry.path();
-            let (host, timestamp) = match rules.parse(name) {
+            let shown = name.clone();
+            let (host, timestamp) = match rules.parse(&name) {
                 Ok(parsed) => parsed,
                 Err(NameError::NoMatch) => {
                     catalog.skip(shown, "name does not match the dump file pattern");
@@ -173,19 +242,14 @@ impl Catalog {
                     continue;
                 }
             };
-            // Follows symbolic links: a link to a regular file is a dump.
-            let meta = match std::fs::metadata(&path) {
-                Ok(m) => m,
-                Err(e) => {
-                    catalog.skip(shown, &format!("cannot read file: {e}"));
+            let (path, size, object) = match entry.kind {
+                EntryKind::File { path, size, object } => (path, size, object),
+                EntryKind::NotFile(reason) | EntryKind::Unreadable(reason) => {
+                    catalog.skip(shown, &reason);
                     continue;
                 }
             };
-            if !meta.is_file() {
-                catalog.skip(shown, "not a regular file");
-                continue;
-            }
-            if meta.len() == 0 {
+            if size == 0 {
                 catalog.skip(shown, "file is empty (0 bytes)");
                 continue;
             }
@@ -195,10 +259,11 @@ impl Catalog {
                 .or_default()
                 .push(DumpFile {
                     host,
-                    file_name: name.to_string(),
+                    file_name: name,
                     path,
                     timestamp,
-                    size: meta.len(),
+                    size,
+                    object,
                 });
         }
         for dumps in catalog.hosts.values_mut() {
@@ -211,7 +276,39 @@ impl Catalog {
         catalog
             .skipped
             .sort_by(|a, b| natural_cmp(&a.file, &b.file));
-        Ok(catalog)
+        catalog
+    }
+
+    /// List a bucket's prefix (not recursive: deeper keys are its folders).
+    pub async fn list(url: &S3Url, settings: &Settings, rules: &NameRules<'_>) -> Result<Catalog> {
+        let store = crate::store::connect(url, settings)?;
+        let listing = store.list(url).await?;
+        if listing.objects.is_empty() && listing.folders.is_empty() {
+            return Err(unusable(format!(
+                "no objects under {url} in bucket {} at {}: check the prefix in --dumps / \
+                 dumps: (keys are case-sensitive; the prefix is a folder, e.g. s3://{}/daily/)",
+                escape(&url.bucket),
+                escape(store.endpoint()),
+                escape(&url.bucket)
+            )));
+        }
+        let mut entries: Vec<Entry> = listing
+            .objects
+            .into_iter()
+            .map(|o| Entry {
+                name: Ok(o.file_name().to_string()),
+                kind: EntryKind::File {
+                    path: PathBuf::from(&o.url),
+                    size: o.size,
+                    object: Some(o),
+                },
+            })
+            .collect();
+        entries.extend(listing.folders.into_iter().map(|f| Entry {
+            name: Ok(f.trim_end_matches('/').to_string()),
+            kind: EntryKind::NotFile("a folder in the bucket (not searched)".to_string()),
+        }));
+        Ok(Catalog::from_entries(entries, rules))
     }
 
     fn skip(&mut self, file: String, reason: &str) {
@@ -321,6 +418,16 @@ pub fn build_plan(
 ) -> Result<Plan> {
     let at = at.map(parse_at).transpose()?;
     let catalog = Catalog::scan(dir, rules)?;
+    plan_catalog(catalog, &dir.display().to_string(), at, hosts)
+}
+
+/// The plan of a scanned folder or listed prefix (`place` names it); none is an error.
+fn plan_catalog(
+    catalog: Catalog,
+    place: &str,
+    at: Option<NaiveDateTime>,
+    hosts: &[String],
+) -> Result<Plan> {
     if catalog.hosts.is_empty() {
         let detail = if catalog.skipped.is_empty() {
             "it holds no files".to_string()
@@ -335,14 +442,14 @@ pub fn build_plan(
         return Err(usage(format!(
             "no dumps found in {}: {detail}. Dump files are named like \
              host1_fulldump_20240617_211713.sql.gz",
-            dir.display()
+            escape(place)
         )));
     }
     catalog.plan(at, hosts)
 }
 
-/// The plan for the configured folder and naming rules.
-pub fn plan_for(
+/// The plan for the configured folder (or bucket prefix) and naming rules.
+pub async fn plan_for(
     config: &crate::config::Config,
     at: Option<&str>,
     hosts: &[String],
@@ -351,7 +458,14 @@ pub fn plan_for(
         pattern: &config.pattern,
         timestamp_format: &config.timestamp_format,
     };
-    build_plan(&config.dumps, &rules, at, hosts)
+    match config.dumps_url()? {
+        None => build_plan(&config.dumps, &rules, at, hosts),
+        Some(url) => {
+            let at = at.map(parse_at).transpose()?;
+            let catalog = Catalog::list(&url, &config.store_settings(), &rules).await?;
+            plan_catalog(catalog, &url.to_string(), at, hosts)
+        }
+    }
 }
 
 #[cfg(test)]

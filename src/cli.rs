@@ -81,6 +81,15 @@ impl Command {
             _ => None,
         }
     }
+
+    /// The `--profile` of the commands that read the dumps.
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            Command::Plan(a) => a.select.profile.as_deref(),
+            Command::Up(a) => a.select.profile.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Which dumps to pick.
@@ -100,9 +109,15 @@ pub struct SelectArgs {
     )]
     pub worlds: Vec<String>,
 
-    /// Folder holding the dump files (overrides `dumps` in the config).
+    /// Folder holding the dump files, or `s3://bucket/prefix/` (overrides `dumps` in the
+    /// config).
     #[arg(long, value_name = "DIR")]
     pub dumps: Option<PathBuf>,
+
+    /// AWS profile for `s3://` dumps (of ~/.aws/credentials and ~/.aws/config; default:
+    /// AWS_PROFILE, else the keys in the environment, else `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

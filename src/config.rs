@@ -72,6 +72,7 @@ struct RawConfig {
     dump_trailer: Option<String>,
     tables: Option<serde_yaml::Value>,
     skip_tables: Option<serde_yaml::Value>,
+    s3_endpoint: Option<String>,
     snapshots: Option<bool>,
     snapshot_budget: Option<serde_yaml::Value>,
 }
@@ -104,8 +105,12 @@ fn names(key: &str, value: Option<serde_yaml::Value>) -> Result<Vec<String>> {
 /// The validated configuration every command works from.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Folder holding the dumps.
+    /// Folder holding the dumps, or an `s3://bucket/prefix/` URL (see [`Config::dumps_url`]).
     pub dumps: PathBuf,
+    /// Endpoint of an S3-compatible store (`s3_endpoint:`), e.g. `http://127.0.0.1:9000`.
+    pub s3_endpoint: Option<String>,
+    /// AWS profile named by `--profile` (AWS_PROFILE is read where the store is reached).
+    pub aws_profile: Option<String>,
     /// File-name pattern with the named groups `host` and `ts`.
     pub pattern: Regex,
     /// chrono format of the `ts` group.
@@ -171,6 +176,7 @@ impl Config {
         let mut config = Config::from_raw(raw, &base)?;
         if let Some(dir) = dumps_flag {
             config.dumps = dir.to_path_buf();
+            config.dumps_url()?;
         }
         if let Some(env) = env_flag {
             config.env = validate_env(env)?;
@@ -267,8 +273,12 @@ impl Config {
                 })?)
             }
         };
+        let dumps = raw.dumps.unwrap_or_else(|| PathBuf::from("dumps"));
+        let is_url = crate::store::S3Url::parse(&dumps.to_string_lossy())?.is_some();
         Ok(Config {
-            dumps: base.join(raw.dumps.unwrap_or_else(|| PathBuf::from("dumps"))),
+            dumps: if is_url { dumps } else { base.join(dumps) },
+            s3_endpoint: raw.s3_endpoint.filter(|e| !e.trim().is_empty()),
+            aws_profile: None,
             pattern,
             timestamp_format,
             image,
@@ -288,6 +298,19 @@ impl Config {
             env: "default".to_string(),
             state_dir: base.join(".worlds"),
         })
+    }
+
+    /// The bucket and prefix when the dumps are in object storage, `None` for a folder.
+    pub fn dumps_url(&self) -> Result<Option<crate::store::S3Url>> {
+        crate::store::S3Url::parse(&self.dumps.to_string_lossy())
+    }
+
+    /// How to reach the object store of the dumps.
+    pub fn store_settings(&self) -> crate::store::Settings {
+        crate::store::Settings {
+            endpoint: self.s3_endpoint.clone(),
+            profile: self.aws_profile.clone(),
+        }
     }
 
     /// The same settings for another environment.
@@ -332,7 +355,7 @@ fn parse_raw(text: &str, path: &Path) -> Result<RawConfig> {
     }
     serde_yaml::from_str::<RawConfig>(text)
         .map_err(|e| usage(format!("invalid config file {}: {e}", path.display())))
-        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer, tables, skip_tables, snapshots, snapshot_budget")
+        .context("allowed keys: dumps, pattern, timestamp_format, image, flavor (mariadb|mysql), port_base, database, buffer_pool, import_tuning, server_args, table_jobs (or jobs), defer_indexes, load_data, dump_trailer, tables, skip_tables, snapshots, snapshot_budget, s3_endpoint")
 }
 
 fn check_timestamp_format(format: &str) -> Result<()> {

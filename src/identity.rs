@@ -37,6 +37,27 @@ impl DumpIdentity {
     }
 }
 
+/// The identity of a planned dump: a file's by [`identify`], an object's from what its
+/// listing says (the same shape: size, last-modified time, and a SHA-256 of its ETag and
+/// size, or of its URL, size and time when the store gives no ETag).
+pub fn identify_dump(dump: &crate::catalog::DumpFile) -> Result<DumpIdentity> {
+    match &dump.object {
+        None => identify(&dump.path),
+        Some(object) => Ok(DumpIdentity {
+            size: object.size,
+            mtime: object.last_modified.timestamp(),
+            hash: hex_sha256(crate::store::identity_text(object).as_bytes()),
+        }),
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Read the identity of the dump at `path`.
 pub fn identify(path: &Path) -> Result<DumpIdentity> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -80,17 +101,32 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// [`content_sha256`] of a file, or of an object read with GETs from start to end (call
+/// off the async threads).
+pub fn content_sha256_at(location: &crate::location::Location) -> Result<(String, u64)> {
+    match location {
+        crate::location::Location::File(path) => content_sha256(path),
+        crate::location::Location::Object(object) => {
+            sha256_of(crate::store::read::ObjectReader::open(object), &object.url)
+        }
+    }
+}
+
 /// SHA-256 of the whole file (what [`ContentHash`](crate::load::source::ContentHash)
 /// computes while a restore reads it), read once from start to end.
 pub fn content_sha256(path: &Path) -> Result<(String, u64)> {
-    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    sha256_of(file, &path.display().to_string())
+}
+
+fn sha256_of(mut file: impl Read, shown: &str) -> Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
         let n = file
             .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+            .with_context(|| format!("cannot read {shown}"))?;
         if n == 0 {
             break;
         }

@@ -17,12 +17,14 @@ pub mod filter;
 pub mod gen;
 pub mod identity;
 pub mod load;
+pub mod location;
 pub mod messages;
 pub mod output;
 pub mod query;
 pub mod snapshot;
 pub mod sql;
 pub mod state;
+pub mod store;
 
 use clap::Parser;
 
@@ -63,13 +65,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Man => return cmd::completions::man(),
         _ => {}
     }
-    let config = Config::load(
+    let mut config = Config::load(
         cli.config.as_deref(),
         cli.command.dumps(),
         cli.env_name.as_deref(),
     )?;
+    config.aws_profile = cli.command.profile().map(str::to_string);
     match &cli.command {
-        Command::Plan(args) => cmd::plan::run(&config, args),
+        Command::Plan(args) => cmd::plan::run(&config, args).await,
         Command::Up(args) => cmd::up::run(&config, args).await,
         Command::Status(args) => cmd::status::run(&config, args).await,
         Command::Env(args) => cmd::env::run(&config, args).await,

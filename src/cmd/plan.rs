@@ -25,8 +25,8 @@ struct WorldJson<'a> {
     candidates: usize,
 }
 
-pub fn run(config: &Config, args: &PlanArgs) -> Result<i32> {
-    let plan = plan_for(config, args.select.at.as_deref(), &args.select.worlds)?;
+pub async fn run(config: &Config, args: &PlanArgs) -> Result<i32> {
+    let plan = plan_for(config, args.select.at.as_deref(), &args.select.worlds).await?;
     match args.format {
         Format::Json => print_json(&to_json(&plan))?,
         Format::Table => print(&render(&plan))?,
@@ -42,7 +42,10 @@ fn to_json(plan: &Plan) -> PlanJson<'_> {
             .map(|w| WorldJson {
                 world: &w.world,
                 dump: &w.dump.file_name,
-                path: absolute(&w.dump.path),
+                path: match &w.dump.object {
+                    Some(o) => o.url.clone(),
+                    None => absolute(&w.dump.path),
+                },
                 timestamp: w.dump.timestamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 size_bytes: w.dump.size,
                 candidates: w.candidates,

@@ -53,7 +53,7 @@ impl Drop for AbortOnDrop {
 }
 
 async fn up(config: &Config, args: &UpArgs) -> Result<i32> {
-    let plan = plan_for(config, args.select.at.as_deref(), &args.select.worlds)?;
+    let plan = plan_for(config, args.select.at.as_deref(), &args.select.worlds).await?;
     for s in &plan.skipped {
         info!("skipped {}: {}", escape(&s.file), escape(&s.reason));
     }

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::engine::snapshot::ImageFacts;
 use crate::engine::Engine;
 use crate::error::escape;
-use crate::identity::content_sha256;
+use crate::identity::content_sha256_at;
 use crate::output::human_bytes;
 use crate::snapshot::{over_budget, short_id, KeyParts, Manifest};
 
@@ -42,12 +42,12 @@ pub async fn find(
             && volumes
                 .iter()
                 .any(|v| v.may_hold(d.identity.size, &d.identity.hash, &image.identity));
-        let path = d.planned.dump.path.clone();
+        let path = d.planned.dump.location();
         async move {
             if !may {
                 return None;
             }
-            let hashed = tokio::task::spawn_blocking(move || content_sha256(&path)).await;
+            let hashed = tokio::task::spawn_blocking(move || content_sha256_at(&path)).await;
             match hashed {
                 Ok(Ok((sha, _))) => Some(sha),
                 Ok(Err(e)) => {

@@ -22,7 +22,7 @@ use super::snapshots::Found;
 use super::up::Desire;
 use crate::engine::Engine;
 use crate::error::{escape, unusable, usage};
-use crate::load::estimate::{sql_size, SqlSize};
+use crate::load::estimate::{sql_size_at, SqlSize};
 use crate::output::human_bytes;
 
 /// Bytes of InnoDB files per byte of SQL: rows, indexes and page slack (1.38 measured), the
@@ -244,9 +244,9 @@ pub async fn check(
         .iter()
         .filter(|(_, a)| matches!(a, Action::Redo(_) | Action::Replace(_)))
         .count();
-    let paths: Vec<(String, std::path::PathBuf)> = todo
+    let paths: Vec<(String, crate::location::Location)> = todo
         .iter()
-        .map(|(d, _)| (d.planned.world.clone(), d.planned.dump.path.clone()))
+        .map(|(d, _)| (d.planned.world.clone(), d.planned.dump.location()))
         .collect();
     let worlds = if no_restore {
         paths.into_iter().map(|(w, _)| (w, None)).collect()
@@ -256,8 +256,8 @@ pub async fn check(
             paths
                 .into_iter()
                 .map(|(w, p)| {
-                    let size = sql_size(&p).with_context(|| {
-                        format!("cannot read the dump {}", escape(&p.display().to_string()))
+                    let size = sql_size_at(&p).with_context(|| {
+                        format!("cannot read the dump {}", escape(&p.to_string()))
                     })?;
                     Ok((w, Some(size)))
                 })

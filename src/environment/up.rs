@@ -24,7 +24,7 @@ use crate::engine::snapshot::ImageFacts;
 use crate::engine::{allocate_ports, is_port_conflict, is_port_taken, Engine, WorldSpec};
 use crate::error::{escape, unusable};
 use crate::filter::TableFilter;
-use crate::identity::{identify, DumpIdentity};
+use crate::identity::{identify_dump, DumpIdentity};
 use crate::load::progress::Progress;
 use crate::load::{phase, restore, Counters, Phase, RestoreOptions, SESSION_SETUP};
 use crate::snapshot::{now_text, short_id, KeyParts, Manifest, TableRows, FORMAT};
@@ -72,20 +72,26 @@ pub fn desired(
         .iter()
         .map(|w| {
             Ok(Desired {
-                identity: identify(&w.dump.path).map_err(|e| {
+                identity: identify_dump(&w.dump).map_err(|e| {
                     crate::error::usage(format!(
                         "cannot read the dump {}: {e:#}",
                         escape(&w.dump.path.display().to_string())
                     ))
                 })?,
-                path: canonical(&w.dump.path),
+                path: match &w.dump.object {
+                    Some(o) => o.url.clone(),
+                    None => canonical(&w.dump.path),
+                },
                 planned: w.clone(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Desire {
         worlds,
-        dumps_dir: canonical(&config.dumps),
+        dumps_dir: match config.dumps_url()? {
+            Some(url) => url.to_string(),
+            None => canonical(&config.dumps),
+        },
         at: at.unwrap_or_default().trim().to_string(),
         project: config.project_dir(),
         filter,
@@ -701,7 +707,7 @@ impl WorldRun<'_> {
         let target = Target::root(port, self.password);
         let report = restore(
             &target,
-            &self.d.planned.dump.path,
+            &self.d.planned.dump.location(),
             &self.settings.restore,
             counters.clone(),
         )

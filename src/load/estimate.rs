@@ -56,10 +56,27 @@ pub struct SqlSize {
     pub source: Source,
 }
 
+/// Estimate the SQL bytes of the dump at `location` (a file, or an object read with
+/// ranged GETs: its start and its last bytes).
+pub fn sql_size_at(location: &crate::location::Location) -> io::Result<SqlSize> {
+    match location {
+        crate::location::Location::File(path) => sql_size(path),
+        crate::location::Location::Object(object) => sql_size_of(
+            crate::store::read::ObjectSeeker::new(object.clone()),
+            object.size,
+        ),
+    }
+}
+
 /// Estimate the SQL bytes of the dump at `path`.
 pub fn sql_size(path: &Path) -> io::Result<SqlSize> {
-    let mut file = File::open(path)?;
+    let file = File::open(path)?;
     let size = file.metadata()?.len();
+    sql_size_of(file, size)
+}
+
+/// Estimate the SQL bytes of a dump of `size` bytes read through `file`.
+pub fn sql_size_of<R: Read + Seek + 'static>(mut file: R, size: u64) -> io::Result<SqlSize> {
     let mut head = [0u8; 18];
     let got = read_up_to(&mut file, &mut head)?;
     let head = &head[..got];
@@ -108,7 +125,7 @@ struct Sample {
 
 /// Decompress up to [`SAMPLE`] bytes of SQL. A file that cannot be decompressed gives what
 /// was read before the error (its restore will say what is wrong with it).
-fn sample(file: File, kind: Kind) -> io::Result<Sample> {
+fn sample<R: Read + 'static>(file: R, kind: Kind) -> io::Result<Sample> {
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counting = Counting {
         inner: file,
@@ -184,7 +201,7 @@ fn decide(size: u64, kind: Kind, field: Option<u64>, sample: Sample) -> SqlSize 
     }
 }
 
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_up_to<R: Read>(file: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match file.read(&mut buf[got..]) {

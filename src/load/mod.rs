@@ -24,9 +24,9 @@ pub mod source;
 pub mod verify;
 mod worker;
 
+use crate::location::Location;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -122,7 +122,7 @@ pub fn table_key(db: &str, table: &str) -> String {
 /// Restore `path` into the world at `target`, then verify the row counts.
 pub async fn restore(
     target: &Target,
-    path: &Path,
+    path: &Location,
     options: &RestoreOptions,
     counters: Arc<Counters>,
 ) -> Result<RestoreReport> {
@@ -133,7 +133,7 @@ pub async fn restore(
 
 async fn restore_inner(
     target: &Target,
-    path: &Path,
+    path: &Location,
     options: &RestoreOptions,
     counters: Arc<Counters>,
 ) -> Result<RestoreReport> {
@@ -285,7 +285,7 @@ fn with_packet_hint(e: anyhow::Error, server: Server) -> anyhow::Error {
 /// Schema on one connection, table data on `jobs` connections, then triggers.
 async fn parallel_restore(
     target: &Target,
-    path: &Path,
+    path: &Location,
     options: &RestoreOptions,
     plan: plan::Plan,
     server: Server,
@@ -317,7 +317,7 @@ async fn parallel_restore(
 
     let total: u64 = tables.iter().map(|t| t.bytes).sum::<u64>().max(1);
     let done = AtomicU64::new(0);
-    let file_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let file_size = path.size();
     let worker = worker::Worker {
         target,
         path,

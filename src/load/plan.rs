@@ -6,8 +6,8 @@
 //! dropped after its data, the server's own databases...) is restored serially instead.
 //! Tables a [`TableFilter`] leaves out get no parts: their rows are counted, never loaded.
 
+use crate::location::Location;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -236,7 +236,7 @@ impl Planner {
 
 /// Read the dump once, executing nothing.
 pub async fn scan(
-    path: &Path,
+    path: &Location,
     default_db: &str,
     filter: &TableFilter,
     read: ReadOptions,

@@ -1,8 +1,8 @@
 //! The CPU side of a restore: decompress and split on a thread of its own, handing batches
 //! of statements to the async side through a bounded channel (bounded memory).
 
+use crate::location::Location;
 use std::io::Read;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -96,13 +96,13 @@ pub type Batch = Result<Vec<Statement>, ReadError>;
 
 /// Start a reader thread over `path`; statements arrive on the returned channel.
 pub fn spawn_reader(
-    path: &Path,
+    path: &Location,
     ranges: Vec<Range>,
     counters: Arc<Counters>,
     options: ReadOptions,
 ) -> mpsc::Receiver<Batch> {
     let (tx, rx) = mpsc::channel(QUEUE);
-    let path = path.to_path_buf();
+    let path = path.clone();
     let failed = tx.clone();
     let started = std::thread::Builder::new()
         .name("worlds-reader".to_string())
@@ -121,7 +121,7 @@ pub fn spawn_reader(
 }
 
 fn read_dump(
-    path: &Path,
+    path: &Location,
     ranges: &[Range],
     counters: &Counters,
     options: ReadOptions,

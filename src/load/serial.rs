@@ -1,7 +1,7 @@
 //! One connection, every statement in order, as the stock client would run the dump; only
 //! the INSERTs into tables a [`TableFilter`] leaves out are counted and not sent.
 
-use std::path::Path;
+use crate::location::Location;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -15,7 +15,7 @@ use crate::sql::Kind;
 
 pub async fn restore(
     target: &Target,
-    path: &Path,
+    path: &Location,
     default_db: &str,
     filter: &TableFilter,
     server: Server,

@@ -1,9 +1,9 @@
 //! Open a dump file as a stream of decompressed bytes: gzip (also multi-member), zstd, or
 //! plain SQL, chosen by the file's first bytes and checked against its name.
 
+use crate::location::Location;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -84,11 +84,14 @@ impl<R: Read> Read for Counting<R> {
 /// `read_bytes` counts compressed bytes consumed from the file; `hash`, when given, is
 /// started again and fed every byte read.
 pub fn open_dump(
-    path: &Path,
+    path: &Location,
     read_bytes: Arc<AtomicU64>,
     hash: Option<Arc<ContentHash>>,
 ) -> io::Result<(Box<dyn Read + Send>, Compression)> {
-    let mut file = File::open(path)?;
+    let mut file: Box<dyn Read + Send> = match path {
+        Location::File(p) => Box::new(File::open(p)?),
+        Location::Object(o) => Box::new(crate::store::read::ObjectReader::open(o)),
+    };
     let mut head = [0u8; 4];
     let mut got = 0;
     while got < head.len() {
@@ -105,10 +108,7 @@ pub fn open_dump(
     } else {
         Compression::Plain
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
+    let name = path.file_name().to_lowercase();
     let named = if name.ends_with(".gz") {
         Some(Compression::Gzip)
     } else if name.ends_with(".zst") {
@@ -168,6 +168,7 @@ mod tests {
     use super::*;
     use flate2::write::GzEncoder;
     use std::io::Write;
+    use std::path::Path;
 
     fn temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("worlds-source-{}", std::process::id()));
@@ -184,7 +185,7 @@ mod tests {
     }
 
     fn read_all(p: &Path) -> io::Result<Vec<u8>> {
-        let (mut r, _) = open_dump(p, Arc::new(AtomicU64::new(0)), None)?;
+        let (mut r, _) = open_dump(&p.into(), Arc::new(AtomicU64::new(0)), None)?;
         let mut out = Vec::new();
         r.read_to_end(&mut out)?;
         Ok(out)
@@ -233,7 +234,7 @@ mod tests {
         let data = gz(&vec![b'y'; 50_000]);
         let p = temp("e.sql.gz", &data);
         let counter = Arc::new(AtomicU64::new(0));
-        let (mut r, c) = open_dump(&p, counter.clone(), None).unwrap();
+        let (mut r, c) = open_dump(&p.into(), counter.clone(), None).unwrap();
         assert_eq!(c, Compression::Gzip);
         let mut out = Vec::new();
         r.read_to_end(&mut out).unwrap();

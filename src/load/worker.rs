@@ -2,8 +2,8 @@
 //! under the session settings in force where it stands in the dump; then each table's
 //! held-back keys once its last part is in.
 
+use crate::location::Location;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
@@ -69,7 +69,7 @@ fn replayable(set: &Statement) -> bool {
 
 pub struct Worker<'a> {
     pub target: &'a Target,
-    pub path: &'a Path,
+    pub path: &'a Location,
     pub sets: &'a [Statement],
     pub indexes: &'a HashMap<(String, String), String>,
     pub load_data: bool,

@@ -15,14 +15,18 @@ BENCH_MEM_MB (dump size of the memory check, default 500), BENCH_HUGE_GIB (size 
 unterminated string, default 2), BENCH_STREAM_ROWS (rows of the streamed query result,
 default 1000000), BENCH_DIFF_ROWS (rows per world of the diff case, default 1000000),
 BENCH_JOBS (worlds up --table-jobs, default automatic), BENCH_KEEP=1 keeps bench-data/,
-BENCH_ONLY=diff, BENCH_ONLY=stream or BENCH_ONLY=snapshot runs only the diff, the
-streaming, or the snapshot and partial-restore case (printed, docs/benchmarks.md untouched).
+BENCH_ONLY=diff, BENCH_ONLY=stream, BENCH_ONLY=snapshot or BENCH_ONLY=s3 runs only the diff,
+the streaming, the snapshot and partial-restore, or the object storage case (printed,
+docs/benchmarks.md untouched).
 
 The restore cases run `worlds up --no-snapshot` (a restore from SQL every time). The snapshot
 case measures, in one run, for 3 worlds: `up --no-snapshot` (cold, as without snapshots),
 `up --fresh` (cold, restoring and taking a snapshot of each world), then `down` and `up` again
 (warm: every world copied from its snapshot), and the copy throughput; and `up --tables
 guild` (a partial restore of one small table) against the full restore of 1 world.
+
+The object storage case restores the 1-world dump from s3s-fs on 127.0.0.1 (`make s3-server`)
+and from a folder, same runs.
 """
 
 import gzip
@@ -52,6 +56,9 @@ STREAM_ROWS = int(os.environ.get("BENCH_STREAM_ROWS", "1000000"))
 DIFF_ROWS = int(os.environ.get("BENCH_DIFF_ROWS", "1000000"))
 JOBS = os.environ.get("BENCH_JOBS")
 PORT_BASE = 35100
+S3S_FS = Path(os.environ.get("WORLDS_S3S_FS", ROOT / "target" / "s3s-fs" / "bin" / "s3s-fs"))
+S3_PORT = 35395  # in port slot 69 of the tests (34000 + 20 x 69 ...), clear of PORT_BASE
+S3_KEY, S3_SECRET = "bench-key", "bench-secret-0123456789"
 
 
 def rss_of(time_output):
@@ -90,12 +97,13 @@ class Env:
         self.dir = Path(tempfile.mkdtemp(prefix=f"worlds-bench-{name}-"))
         (self.dir / "worlds.yaml").write_text(f"port_base: {PORT_BASE}\n{extra_config}")
 
-    def worlds(self, *args, timed=False, fails=False):
+    def worlds(self, *args, timed=False, fails=False, env=None):
         cmd = [str(WORLDS), *args, "--env", self.name]
         if timed:
             cmd = ["/usr/bin/time", "-v", *cmd]
         start = time.monotonic()
-        p = subprocess.run(cmd, cwd=self.dir, text=True, capture_output=True)
+        p = subprocess.run(cmd, cwd=self.dir, text=True, capture_output=True,
+                           env=dict(os.environ, **(env or {})))
         wall = time.monotonic() - start
         if (p.returncode != 0) != fails:
             raise SystemExit(f"worlds {' '.join(args)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
@@ -168,14 +176,15 @@ def stock(folder):
         env.cleanup()
 
 
-def ours(folder, extra_config=""):
-    """(restore seconds, wall seconds of `worlds up`, peak RSS MB)."""
+def ours(folder, extra_config="", variables=None):
+    """(restore seconds, wall seconds of `worlds up`, peak RSS MB). `folder` may be an
+    s3:// URL (with the endpoint in `extra_config` and the keys in `variables`)."""
     env = Env("bench-worlds", extra_config)
     try:
         args = ["up", "--dumps", str(folder), "--no-snapshot"]
         if JOBS:
             args += ["--table-jobs", JOBS]
-        _, wall, rss = env.worlds(*args, timed=True)
+        _, wall, rss = env.worlds(*args, timed=True, env=variables)
         recs = env.records()
         if not recs or any(r["outcome"] != "ready" for r in recs):
             raise SystemExit(f"worlds up did not restore every world: {recs}")
@@ -330,6 +339,57 @@ def stream_only():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def s3_case(folder):
+    """The dump of `folder` restored from a local S3-compatible server and from the folder,
+    alternately, RUNS times each: medians of restore and wall seconds, peak RSS."""
+    if not S3S_FS.exists():
+        raise SystemExit(f"{S3S_FS} is missing: make s3-server")
+    root = Path(tempfile.mkdtemp(prefix="worlds-bench-s3-"))
+    (root / "bench").mkdir()
+    log_file = open(root.with_suffix(".log"), "w")
+    server = subprocess.Popen([str(S3S_FS), "--host", "127.0.0.1", "--port", str(S3_PORT),
+                               "--access-key", S3_KEY, "--secret-key", S3_SECRET, str(root)],
+                              stdout=log_file, stderr=subprocess.STDOUT)
+    variables = {"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+                 "AWS_REGION": "us-east-1"}
+    endpoint = f"http://127.0.0.1:{S3_PORT}"
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["curl", "-s", "-o", "/dev/null", endpoint]).returncode != 0:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"s3s-fs did not start on {endpoint}")
+            time.sleep(0.1)
+        dump = sorted(folder.glob("*.sql.gz"))[0]
+        # Uploaded with a signed PUT, so the server keeps the object's ETag as S3 does.
+        run(["curl", "-sS", "--fail", "--aws-sigv4", "aws:amz:us-east-1:s3",
+             "--user", f"{S3_KEY}:{S3_SECRET}", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+             "-T", str(dump), f"{endpoint}/bench/one/{dump.name}"])
+        extra = f"s3_endpoint: {endpoint}\n"
+        runs = {"folder": [], "s3": []}
+        for i in range(RUNS):
+            log(f"object storage: run {i + 1} of {RUNS}: from the folder, then from s3://bench/one/")
+            runs["folder"].append(ours(folder))
+            runs["s3"].append(ours("s3://bench/one/", extra, variables))
+            log(f"  folder {runs['folder'][-1][0]:.1f} s, s3 {runs['s3'][-1][0]:.1f} s")
+        med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v),
+                   max(r[2] or 0 for r in v)) for k, v in runs.items()}
+        return {"mb": dump.stat().st_size / 1e6, "sql": sql_bytes(folder) / 1e6, **med}
+    finally:
+        server.terminate()
+        server.wait()
+        log_file.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def s3_line(c):
+    return (f"Object storage: the 1-world dump ({c['mb']:.0f} MB gzip, {c['sql']:.0f} MB of SQL) "
+            f"restored from s3s-fs on 127.0.0.1 (`--dumps s3://bench/one/`, streamed, no local "
+            f"copy) and from a folder, alternately, median of {RUNS}: restore {c['s3'][0]:.2f} s "
+            f"from S3 against {c['folder'][0]:.2f} s from the folder ({c['s3'][0] / c['folder'][0]:.2f}x); "
+            f"`worlds up` wall {c['s3'][1]:.1f} s against {c['folder'][1]:.1f} s; peak RSS of "
+            f"`worlds` {c['s3'][2]:.0f} MB against {c['folder'][2]:.0f} MB.")
+
+
 def stream_line(stream):
     return (f"Streaming: a result of {stream['rows']:,} rows across 3 worlds, "
             f"median of {RUNS}: `worlds query --format tsv` {stream['tsv'][0]:.2f} s "
@@ -430,6 +490,13 @@ def main():
         generate(three, 3, MB)
         print(snapshot_line(snapshot_case(three, one), sql_bytes(three) / 1e6))
         return
+    if os.environ.get("BENCH_ONLY") == "s3":
+        one = DATA / "one"
+        generate(one, 1, MB)
+        print(s3_line(s3_case(one)))
+        if os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(DATA, ignore_errors=True)
+        return
     if not WORLDS.exists() or not GEN.exists():
         raise SystemExit("build first: make build")
     cores = os.cpu_count()
@@ -485,6 +552,9 @@ def main():
 
     log("snapshots: cold and warm up of 3 worlds; a partial restore")
     snapped = snapshot_case(three, one)
+
+    log("object storage: the 1-world dump from s3s-fs and from the folder")
+    s3 = s3_case(one)
     slowest = max(single.values())
 
     out = []
@@ -516,6 +586,8 @@ def main():
     out.append(diff_line(diffed))
     out.append("")
     out.append(snapshot_line(snapped, rows[1][1]))
+    out.append("")
+    out.append(s3_line(s3))
     table = "\n".join(out)
     print(table)
     doc = ROOT / "docs" / "benchmarks.md"
