@@ -171,29 +171,7 @@ impl Engine {
         let name = volume_name(&manifest.key);
         // A snapshot of this key is replaced (say `up --fresh`); a foreign volume never is.
         self.remove_snapshot(&name).await?;
-        let labels = HashMap::from([
-            (LABEL_SNAPSHOT.to_string(), manifest.key.clone()),
-            (LABEL_SNAP_WORLD.to_string(), manifest.world.clone()),
-            (LABEL_SNAP_DUMP.to_string(), manifest.dump.clone()),
-            (
-                LABEL_SNAP_DUMP_SIZE.to_string(),
-                manifest.dump_size.to_string(),
-            ),
-            (
-                LABEL_SNAP_DUMP_SAMPLE.to_string(),
-                manifest.dump_sample.clone(),
-            ),
-            (LABEL_SNAP_IMAGE.to_string(), manifest.parts.image.clone()),
-            (LABEL_SNAP_CREATED.to_string(), manifest.created.clone()),
-        ]);
-        self.docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(name.clone()),
-                labels: Some(labels),
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("cannot create snapshot volume {name}"))?;
+        self.create_snapshot_volume(&manifest).await?;
         let result = async {
             let script = format!(
                 "set -e; rm -rf /snap/{DATA_DIR}; mkdir /snap/{DATA_DIR}; \
