@@ -21,7 +21,6 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures::StreamExt;
@@ -274,20 +273,10 @@ impl Engine {
         // Docker hands back an existing volume of the same name: never accept a foreign one.
         // What is there of this very world (an old one, or an `up` killed half-way) goes.
         self.remove_world(spec.env, spec.world).await?;
-        self.docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(volume.clone()),
-                labels: Some(labels.clone()),
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("cannot create volume {volume}"))?;
-        let made = self
-            .docker
-            .inspect_volume(&volume)
-            .await
-            .with_context(|| format!("cannot inspect volume {volume}"))?;
-        if made.labels.get(LABEL_SESSION) != Some(&spec.session.to_string()) {
+        if !self
+            .create_volume(&volume, labels.clone(), (LABEL_SESSION, spec.session))
+            .await?
+        {
             return Err(foreign("volume", &volume, spec.world, spec.env));
         }
         let port_bindings = HashMap::from([(
@@ -430,12 +419,7 @@ impl Engine {
 
     /// Write the world's record into its data volume.
     pub async fn write_record(&self, container: &str, record: &Record) -> Result<()> {
-        let tar = record.to_tar()?;
-        let options = UploadToContainerOptionsBuilder::default()
-            .path(RECORD_DIR)
-            .build();
-        self.docker
-            .upload_to_container(container, Some(options), bollard::body_full(tar.into()))
+        self.upload(container, RECORD_DIR, record.to_tar()?)
             .await
             .with_context(|| format!("cannot write the record of container {container}"))
     }
@@ -443,8 +427,24 @@ impl Engine {
     /// Read the world's record: `None` when it has none; an error when Docker cannot say.
     pub async fn read_record(&self, container: &str) -> Result<Option<Record>> {
         let path = format!("{RECORD_DIR}/{RECORD_FILE}");
+        match self.download_archive(container, &path, 16 << 20).await {
+            Ok(archive) => Ok(archive.and_then(|a| Record::from_tar(&a))),
+            Err(e) => Err(unusable(format!(
+                "cannot read the record of container {container}: {e:#}"
+            ))),
+        }
+    }
+
+    /// The tar archive of `path` in a container: `None` when it is not there or its archive
+    /// is larger than `limit` bytes.
+    pub(crate) async fn download_archive(
+        &self,
+        container: &str,
+        path: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>> {
         let options = DownloadFromContainerOptionsBuilder::default()
-            .path(&path)
+            .path(path)
             .build();
         let mut stream = self
             .docker
@@ -454,17 +454,37 @@ impl Engine {
             match chunk {
                 Ok(bytes) => archive.extend_from_slice(&bytes),
                 Err(e) if is_not_found(&e) => return Ok(None),
-                Err(e) => {
-                    return Err(unusable(format!(
-                        "cannot read the record of container {container}: {e}"
-                    )))
-                }
+                Err(e) => return Err(anyhow!(e).context(format!("cannot read {path}"))),
             }
-            if archive.len() > 16 << 20 {
+            if archive.len() > limit {
                 return Ok(None);
             }
         }
-        Ok(Record::from_tar(&archive))
+        Ok(Some(archive))
+    }
+
+    /// Create a labelled volume. `false` when Docker handed back an existing volume of
+    /// that name whose `label` is not `value` (someone else's: never use it).
+    pub(crate) async fn create_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+        (label, value): (&str, &str),
+    ) -> Result<bool> {
+        self.docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(name.to_string()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("cannot create volume {name}"))?;
+        let made = self
+            .docker
+            .inspect_volume(name)
+            .await
+            .with_context(|| format!("cannot inspect volume {name}"))?;
+        Ok(made.labels.get(label).map(String::as_str) == Some(value))
     }
 
     /// The managed volumes of one environment or of all.

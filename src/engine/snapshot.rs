@@ -6,15 +6,16 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use anyhow::{anyhow, bail, Context, Result};
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, VolumeCreateRequest};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder, ListVolumesOptionsBuilder,
-    LogsOptionsBuilder, UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use super::{is_not_found, Engine, Removal};
+use crate::environment::record::tar_of;
 use crate::snapshot::{
     parse_time, volume_name, Entry, Manifest, DATA_DIR, LABEL_SNAPSHOT, LABEL_SNAP_CREATED,
     LABEL_SNAP_DUMP, LABEL_SNAP_DUMP_SAMPLE, LABEL_SNAP_DUMP_SIZE, LABEL_SNAP_IMAGE,
@@ -233,21 +234,11 @@ impl Engine {
             (LABEL_SNAP_IMAGE.to_string(), manifest.parts.image.clone()),
             (LABEL_SNAP_CREATED.to_string(), manifest.created.clone()),
         ]);
-        self.docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(name.clone()),
-                labels: Some(labels),
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("cannot create snapshot volume {name}"))?;
-        let made = self
-            .docker
-            .inspect_volume(&name)
-            .await
-            .with_context(|| format!("cannot inspect volume {name}"))?;
         // Docker hands back an existing volume of that name: it must be this snapshot's.
-        if made.labels.get(LABEL_SNAPSHOT) != Some(&manifest.key) {
+        if !self
+            .create_volume(&name, labels, (LABEL_SNAPSHOT, &manifest.key))
+            .await?
+        {
             bail!(
                 "a volume named {name} exists but is not this snapshot; worlds never uses it \
                  (docker volume rm {name} removes it yourself)"
@@ -267,10 +258,13 @@ impl Engine {
         used: &str,
     ) -> Result<()> {
         let json = serde_json::to_vec_pretty(manifest)?;
-        let tar = tar_of(&[
-            (MANIFEST_FILE, json.as_slice()),
-            (USED_FILE, used.as_bytes()),
-        ])?;
+        let tar = tar_of(
+            &[
+                (MANIFEST_FILE, json.as_slice()),
+                (USED_FILE, used.as_bytes()),
+            ],
+            0o644,
+        )?;
         self.upload(helper, dir, tar).await
     }
 
@@ -344,7 +338,7 @@ impl Engine {
              GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;\n"
         );
         let name = INIT_FILE.trim_start_matches('/');
-        let tar = tar_of(&[(name, sql.as_bytes())])?;
+        let tar = tar_of(&[(name, sql.as_bytes())], 0o644)?;
         self.upload(container, "/", tar)
             .await
             .with_context(|| format!("cannot give container {container} its password file"))
@@ -433,25 +427,11 @@ impl Engine {
         }
     }
 
-    /// One file out of a container, `None` when it is not there.
+    /// One file out of a container, `None` when it is not there (or larger than 64 MB).
     async fn download_file(&self, container: &str, path: &str) -> Result<Option<Vec<u8>>> {
-        let options = DownloadFromContainerOptionsBuilder::default()
-            .path(path)
-            .build();
-        let mut stream = self
-            .docker
-            .download_from_container(container, Some(options));
-        let mut archive = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => archive.extend_from_slice(&bytes),
-                Err(e) if is_not_found(&e) => return Ok(None),
-                Err(e) => return Err(anyhow!(e).context(format!("cannot read {path}"))),
-            }
-            if archive.len() > 64 << 20 {
-                bail!("{path} is larger than 64 MB");
-            }
-        }
+        let Some(archive) = self.download_archive(container, path, 64 << 20).await? else {
+            return Ok(None);
+        };
         let mut tar = tar::Archive::new(archive.as_slice());
         let mut entries = tar.entries()?;
         match entries.next() {
@@ -484,21 +464,4 @@ pub(crate) fn volume_mount(volume: &str, target: &str, read_only: bool) -> Mount
         read_only: Some(read_only),
         ..Default::default()
     }
-}
-
-/// A tar archive of small files (mode 0644, owned by root).
-pub(crate) fn tar_of(files: &[(&str, &[u8])]) -> Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(Utc::now().timestamp().max(0) as u64);
-        builder
-            .append_data(&mut header, name, *bytes)
-            .with_context(|| format!("cannot pack {name}"))?;
-    }
-    builder.into_inner().context("cannot pack files")
 }

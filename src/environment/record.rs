@@ -71,6 +71,23 @@ pub struct Record {
     pub from_snapshot: Option<String>,
 }
 
+/// A tar archive of small files owned by root, the format Docker's archive endpoint takes.
+pub fn tar_of(files: &[(&str, &[u8])], mode: u32) -> Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
+        builder
+            .append_data(&mut header, name, *bytes)
+            .with_context(|| format!("cannot pack {name}"))?;
+    }
+    builder.into_inner().context("cannot pack files")
+}
+
 /// How much of its dump's data a world restored with a table filter holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Partial {
@@ -114,19 +131,7 @@ impl Record {
     /// The record as a one-file tar archive, the format Docker's archive endpoint takes.
     pub fn to_tar(&self) -> Result<Vec<u8>> {
         let json = serde_json::to_vec_pretty(self)?;
-        let mut header = tar::Header::new_gnu();
-        header.set_size(json.len() as u64);
-        header.set_mode(0o600);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(chrono::Utc::now().timestamp().max(0) as u64);
-        let mut builder = tar::Builder::new(Vec::new());
-        builder
-            .append_data(&mut header, RECORD_FILE, json.as_slice())
-            .context("cannot pack the world's record")?;
-        builder
-            .into_inner()
-            .context("cannot pack the world's record")
+        tar_of(&[(RECORD_FILE, json.as_slice())], 0o600).context("cannot pack the world's record")
     }
 
     /// Read the record out of a tar archive from Docker; `None` when it holds no valid record
